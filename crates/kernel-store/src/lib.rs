@@ -1,0 +1,154 @@
+//! The pure-Rust core of swingset-kernel-store: a SQLite store laid out exactly as
+//! `@agoric/swing-store` 0.10.0 lays it out, whose kvStore, cranks and hashes behave
+//! identically, with the block's writes held in memory until `commit`.
+
+mod crank;
+mod error;
+mod facet;
+pub mod hex;
+pub mod json;
+mod kv;
+mod overlay;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+pub use crank::CrankHashes;
+pub use error::{Error, Result};
+pub use facet::Facet;
+pub use kv::KeyType;
+pub use schema::{Durability, DB_FILE_NAME};
+
+use crank::CrankState;
+use kv::Kv;
+use overlay::Overlay;
+
+/// One export-data record: `[key, value]`, with `None` for a deletion.
+pub type ExportRow = (String, Option<String>);
+
+/// Past this many bytes of uncommitted writes, the block is written into the open SQLite
+/// transaction at the next crank boundary, so memory stays bounded on huge blocks.
+const SPILL_THRESHOLD_BYTES: usize = 64 << 20;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenOptions {
+    /// Open an existing store without ever writing to it.
+    pub readonly: bool,
+    pub durability: Durability,
+    /// Keep export-data notes for an export callback (swing-store's `exportCallback` option).
+    pub track_exports: bool,
+}
+
+pub struct KernelStore {
+    conn: Connection,
+    kv: Kv,
+    crank: CrankState,
+    /// Net export-data changes since the last delivery, when the host asked for them.
+    exports: Option<Overlay>,
+    /// Whether this connection holds a `BEGIN IMMEDIATE` write transaction.
+    txn_open: bool,
+    readonly: bool,
+    db_path: Option<PathBuf>,
+}
+
+impl KernelStore {
+    /// Opens the store in directory `dir` (created if missing), or in memory when `dir` is
+    /// `None`, bringing the database to swing-store's schema.
+    pub fn open(dir: Option<&Path>, options: OpenOptions) -> Result<KernelStore> {
+        let db_path = match dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| Error::NotASwingStore {
+                    message: format!("cannot create store directory {}: {e}", dir.display()),
+                })?;
+                Some(dir.join(DB_FILE_NAME))
+            }
+            None => None,
+        };
+        let location = match &db_path {
+            Some(path) => schema::Location::File(path),
+            None => schema::Location::InMemory,
+        };
+        let conn = schema::open_connection(location, options.readonly, options.durability)?;
+        Ok(KernelStore {
+            conn,
+            kv: Kv::default(),
+            crank: CrankState::default(),
+            exports: options.track_exports.then(Overlay::default),
+            txn_open: false,
+            readonly: options.readonly,
+            db_path,
+        })
+    }
+
+    /// The database file, or `None` in memory.
+    pub fn db_path(&self) -> Option<&Path> {
+        self.db_path.as_deref()
+    }
+
+    /// Delivers pending export notes, writes the block and COMMITs: the only COMMIT there is.
+    /// If `deliver` fails, nothing is committed and the transaction stays open.
+    pub fn commit(&mut self, deliver: &mut dyn FnMut(Vec<ExportRow>) -> Result<()>) -> Result<()> {
+        if !self.txn_open {
+            return Ok(());
+        }
+        self.flush_exports(deliver)?;
+        // COMMIT ends every savepoint; the overlay's undo marks go with them.
+        self.kv.overlay_mut().set_marks(0);
+        self.kv.spill(&self.conn)?;
+        self.conn.execute_batch("COMMIT").map_err(Error::sqlite("commit"))?;
+        self.txn_open = false;
+        Ok(())
+    }
+
+    /// Closes the database, abandoning any uncommitted block.
+    pub fn close(self) -> Result<()> {
+        self.conn.close().map_err(|(_, e)| Error::Sqlite { context: "close", source: e })
+    }
+
+    /// Every kvStore entry in key order, as the open transaction sees them.
+    pub fn kv_entries(&self) -> Result<Vec<(String, String)>> {
+        self.kv.entries(&self.conn)
+    }
+
+    /// swing-store's `ensureTxn`: the first write after a commit takes the write lock.
+    fn ensure_txn(&mut self) -> Result<()> {
+        if self.readonly {
+            return Err(Error::ReadOnly);
+        }
+        if !self.txn_open {
+            self.conn.execute_batch("BEGIN IMMEDIATE TRANSACTION").map_err(Error::sqlite("begin transaction"))?;
+            self.txn_open = true;
+        }
+        Ok(())
+    }
+
+    fn note_export(&mut self, key: String, value: Option<&str>) {
+        if let Some(exports) = &mut self.exports {
+            exports.put(&key, value.map(str::to_owned));
+        }
+    }
+
+    /// swing-store's `flushPendingExports`: hand over the sorted net changes, if any.
+    fn flush_exports(&mut self, deliver: &mut dyn FnMut(Vec<ExportRow>) -> Result<()>) -> Result<()> {
+        let Some(exports) = &mut self.exports else {
+            return Ok(());
+        };
+        if exports.is_empty() {
+            return Ok(());
+        }
+        // A COMMIT releases every savepoint, and endCrank releases its own before flushing.
+        exports.set_marks(0);
+        let rows: Vec<ExportRow> = exports.drain().into_iter().collect();
+        deliver(rows)
+    }
+
+    /// Writes the block into SQLite between cranks once it grows past the threshold.
+    fn maybe_spill(&mut self) -> Result<()> {
+        if self.kv.overlay_bytes() > SPILL_THRESHOLD_BYTES && !self.kv.overlay_mut().has_marks() {
+            self.kv.spill(&self.conn)?;
+        }
+        Ok(())
+    }
+}

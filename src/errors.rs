@@ -1,0 +1,30 @@
+//! Core errors become JS `Error`s whose `code` is the core's stable code.
+
+use napi::bindgen_prelude::Status;
+
+/// A JS error as the generated glue throws it: `status` becomes the `code` property.
+pub type JsErr = napi::Error<&'static str>;
+
+pub fn to_js(error: kernel_store::Error) -> JsErr {
+    match error {
+        // The host's own exception is already pending; let it propagate untouched.
+        kernel_store::Error::ExportCallback => JsErr::new(pending(), String::new()),
+        other => JsErr::new(other.code(), other.to_string()),
+    }
+}
+
+/// The status string napi-rs recognises as "a JS exception is already pending".
+pub fn pending() -> &'static str {
+    Status::PendingException.as_ref()
+}
+
+pub fn closed() -> JsErr {
+    to_js(kernel_store::Error::Closed)
+}
+
+pub fn reentrant() -> JsErr {
+    JsErr::new(
+        "ERR_REENTRANT",
+        "the store is busy: it cannot be called from inside its own export callback".to_owned(),
+    )
+}

@@ -1,0 +1,188 @@
+//! `KernelStore`: the native store handle. One database connection, one transaction, shared
+//! with every `KvStore` facet handed out, all failing with `ERR_CLOSED` once it is closed.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+
+use napi::bindgen_prelude::{Env, FunctionRef};
+use napi_derive::napi;
+
+use crate::args::{DirPath, SavepointName};
+use crate::errors::{closed, reentrant, to_js, JsErr};
+use crate::kv_store::KvStore;
+
+pub(crate) type Shared = Rc<RefCell<Option<kernel_store::KernelStore>>>;
+
+/// Runs `f` on the open store; `ERR_CLOSED` after close, `ERR_REENTRANT` from inside the
+/// store's own export callback (never a panic).
+pub(crate) fn with_store<T>(
+    shared: &Shared,
+    f: impl FnOnce(&mut kernel_store::KernelStore) -> kernel_store::Result<T>,
+) -> Result<T, JsErr> {
+    let mut guard = shared.try_borrow_mut().map_err(|_| reentrant())?;
+    let store = guard.as_mut().ok_or_else(closed)?;
+    f(store).map_err(to_js)
+}
+
+/// One export-data record: `[key, value]`, `value` `null` for a deletion.
+type ExportRows = Vec<(String, Option<String>)>;
+type ExportCallback = FunctionRef<ExportRows, ()>;
+
+/// Options of `KernelStore.open`.
+#[napi(object, object_to_js = false)]
+pub struct OpenOptions {
+    /// Open an existing store read-only: every write fails with `ERR_READONLY`.
+    pub readonly: Option<bool>,
+    /// swing-store's `unsafeFastMode`: no journal and `synchronous=normal` (bulk import only).
+    pub unsafe_fast_mode: Option<bool>,
+    /// Called synchronously at `endCrank()` and `commit()` with the net export-data changes
+    /// since the last call, sorted by key (UTF-8 byte order), `null` for deletions.
+    #[napi(ts_type = "(rows: Array<[string, string | null]>) => void")]
+    pub export_callback: Option<ExportCallback>,
+}
+
+/// `emitCrankHashes()`'s result.
+#[napi(object)]
+pub struct CrankHashes {
+    /// SHA-256 (hex) of this crank's consensus kvStore writes.
+    pub crankhash: String,
+    /// The chained activity hash, now stored under `activityhash`.
+    pub activityhash: String,
+}
+
+/// A SwingSet kernel store: a SQLite database laid out exactly as `@agoric/swing-store`
+/// 0.10.0 lays it out, whose kvStore, cranks and hashes behave identically.
+#[napi]
+pub struct KernelStore {
+    shared: Shared,
+    export_callback: Option<ExportCallback>,
+}
+
+#[napi]
+impl KernelStore {
+    /// Opens the store in directory `dirPath` (file `swingstore.sqlite`, created with its
+    /// directory if missing), or an in-memory store when `dirPath` is `null`.
+    #[napi(factory, catch_unwind)]
+    pub fn open(
+        #[napi(ts_arg_type = "string | null")] dir_path: DirPath,
+        options: Option<OpenOptions>,
+    ) -> Result<KernelStore, JsErr> {
+        let options = options.unwrap_or(OpenOptions { readonly: None, unsafe_fast_mode: None, export_callback: None });
+        let core_options = kernel_store::OpenOptions {
+            readonly: options.readonly.unwrap_or(false),
+            durability: if options.unsafe_fast_mode.unwrap_or(false) {
+                kernel_store::Durability::UnsafeFast
+            } else {
+                kernel_store::Durability::Full
+            },
+            track_exports: options.export_callback.is_some(),
+        };
+        let store = kernel_store::KernelStore::open(dir_path.0.as_deref().map(Path::new), core_options)
+            .map_err(to_js)?;
+        Ok(KernelStore { shared: Rc::new(RefCell::new(Some(store))), export_callback: options.export_callback })
+    }
+
+    /// The kernel's kvStore facet: consensus writes are crank-hashed and exported, `local.*`
+    /// writes are neither, `host.*` writes are refused.
+    #[napi(getter)]
+    pub fn kv_store(&self) -> KvStore {
+        KvStore::new(self.shared.clone(), kernel_store::Facet::Kernel)
+    }
+
+    /// The host's kvStore facet: reads everything, writes only `host.*` keys, never hashed.
+    #[napi(getter)]
+    pub fn host_kv_store(&self) -> KvStore {
+        KvStore::new(self.shared.clone(), kernel_store::Facet::Host)
+    }
+
+    /// swing-store's `internal.kvStore`: writes any key, never hashed or exported.
+    #[napi(getter)]
+    pub fn internal_kv_store(&self) -> KvStore {
+        KvStore::new(self.shared.clone(), kernel_store::Facet::Raw)
+    }
+
+    /// Starts a crank and resets the crank hasher.
+    #[napi(catch_unwind)]
+    pub fn start_crank(&self) -> Result<(), JsErr> {
+        with_store(&self.shared, |s| s.start_crank())
+    }
+
+    /// Establishes a savepoint inside the crank (`SAVEPOINT t<n>`); names may repeat.
+    #[napi(catch_unwind)]
+    pub fn establish_crank_savepoint(&self, #[napi(ts_arg_type = "string")] name: SavepointName) -> Result<(), JsErr> {
+        with_store(&self.shared, |s| s.establish_crank_savepoint(&name.0))
+    }
+
+    /// Rolls back to the oldest savepoint called `name`. Rolled-back writes stay in the
+    /// crank hash, as in swing-store.
+    #[napi(catch_unwind)]
+    pub fn rollback_crank(&self, #[napi(ts_arg_type = "string")] name: SavepointName) -> Result<(), JsErr> {
+        with_store(&self.shared, |s| s.rollback_crank(&name.0))
+    }
+
+    /// Ends the crank: releases its savepoints and delivers export notes. Does not commit.
+    #[napi(catch_unwind)]
+    pub fn end_crank(&self, env: Env) -> Result<(), JsErr> {
+        let callback = &self.export_callback;
+        with_store(&self.shared, |s| s.end_crank(&mut |rows| deliver(&env, callback, rows)))
+    }
+
+    /// Finishes the crank hash and chains it into the activity hash (stored and exported
+    /// under `activityhash`). Allowed outside a crank.
+    #[napi(catch_unwind)]
+    pub fn emit_crank_hashes(&self) -> Result<CrankHashes, JsErr> {
+        with_store(&self.shared, |s| s.emit_crank_hashes())
+            .map(|h| CrankHashes { crankhash: h.crankhash, activityhash: h.activityhash })
+    }
+
+    /// The stored activity hash, or `''` before the first `emitCrankHashes()`.
+    #[napi(catch_unwind)]
+    pub fn get_activityhash(&self) -> Result<String, JsErr> {
+        with_store(&self.shared, |s| s.get_activityhash())
+    }
+
+    /// Delivers pending export notes, then writes the block and COMMITs. If the export
+    /// callback throws, nothing is committed and the transaction stays open.
+    #[napi(catch_unwind)]
+    pub fn commit(&self, env: Env) -> Result<(), JsErr> {
+        let callback = &self.export_callback;
+        with_store(&self.shared, |s| s.commit(&mut |rows| deliver(&env, callback, rows)))
+    }
+
+    /// Closes the database, abandoning any uncommitted writes. Every later call on this
+    /// store or its facets fails with `ERR_CLOSED`.
+    #[napi(catch_unwind)]
+    pub fn close(&self) -> Result<(), JsErr> {
+        let store = self.shared.try_borrow_mut().map_err(|_| reentrant())?.take().ok_or_else(closed)?;
+        store.close().map_err(to_js)
+    }
+
+    /// Whether `close()` has been called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.shared.try_borrow().map(|s| s.is_none()).unwrap_or(false)
+    }
+
+    /// The database file's path, or `null` for an in-memory store.
+    #[napi(getter, catch_unwind)]
+    pub fn db_path(&self) -> Result<Option<String>, JsErr> {
+        with_store(&self.shared, |s| Ok(s.db_path().map(|p| p.to_string_lossy().into_owned())))
+    }
+
+    /// Every kvStore entry (all namespaces) in key order, as the open transaction sees them.
+    #[napi(catch_unwind)]
+    pub fn dump_kv(&self) -> Result<Vec<(String, String)>, JsErr> {
+        with_store(&self.shared, |s| s.kv_entries())
+    }
+}
+
+fn deliver(env: &Env, callback: &Option<ExportCallback>, rows: ExportRows) -> kernel_store::Result<()> {
+    let Some(callback) = callback else {
+        return Ok(());
+    };
+    callback
+        .borrow_back(env)
+        .and_then(|f| f.call(rows))
+        .map_err(|_| kernel_store::Error::ExportCallback)
+}

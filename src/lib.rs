@@ -1,0 +1,7 @@
+//! The N-API binding: classes, argument conversion and error mapping only. Every behaviour
+//! lives in the `kernel-store` core crate.
+
+mod args;
+mod errors;
+mod kernel_store;
+mod kv_store;
