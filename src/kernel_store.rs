@@ -77,6 +77,7 @@ impl KernelStore {
                 kernel_store::Durability::Full
             },
             track_exports: options.export_callback.is_some(),
+            ..Default::default()
         };
         let store = kernel_store::KernelStore::open(dir_path.0.as_deref().map(Path::new), core_options)
             .map_err(to_js)?;

@@ -30,15 +30,28 @@ pub type ExportRow = (String, Option<String>);
 
 /// Past this many bytes of uncommitted writes, the block is written into the open SQLite
 /// transaction at the next crank boundary, so memory stays bounded on huge blocks.
-const SPILL_THRESHOLD_BYTES: usize = 64 << 20;
+pub const DEFAULT_SPILL_THRESHOLD_BYTES: usize = 64 << 20;
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct OpenOptions {
     /// Open an existing store without ever writing to it.
     pub readonly: bool,
     pub durability: Durability,
     /// Keep export-data notes for an export callback (swing-store's `exportCallback` option).
     pub track_exports: bool,
+    /// Uncommitted bytes held in memory before they go into the open transaction.
+    pub spill_threshold_bytes: usize,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            readonly: false,
+            durability: Durability::Full,
+            track_exports: false,
+            spill_threshold_bytes: DEFAULT_SPILL_THRESHOLD_BYTES,
+        }
+    }
 }
 
 pub struct KernelStore {
@@ -50,6 +63,7 @@ pub struct KernelStore {
     /// Whether this connection holds a `BEGIN IMMEDIATE` write transaction.
     txn_open: bool,
     readonly: bool,
+    spill_threshold_bytes: usize,
     db_path: Option<PathBuf>,
 }
 
@@ -78,6 +92,7 @@ impl KernelStore {
             exports: options.track_exports.then(Overlay::default),
             txn_open: false,
             readonly: options.readonly,
+            spill_threshold_bytes: options.spill_threshold_bytes,
             db_path,
         })
     }
@@ -146,7 +161,7 @@ impl KernelStore {
 
     /// Writes the block into SQLite between cranks once it grows past the threshold.
     fn maybe_spill(&mut self) -> Result<()> {
-        if self.kv.overlay_bytes() > SPILL_THRESHOLD_BYTES && !self.kv.overlay_mut().has_marks() {
+        if self.kv.overlay_bytes() > self.spill_threshold_bytes && !self.kv.overlay_mut().has_marks() {
             self.kv.spill(&self.conn)?;
         }
         Ok(())

@@ -1,0 +1,53 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use kernel_store::{ExportRow, KernelStore, OpenOptions, Result};
+
+pub fn memory_store() -> KernelStore {
+    KernelStore::open(None, OpenOptions::default()).expect("open in-memory store")
+}
+
+pub fn memory_store_with_exports() -> KernelStore {
+    KernelStore::open(None, OpenOptions { track_exports: true, ..Default::default() }).expect("open in-memory store")
+}
+
+/// An export-callback stand-in that ignores the rows.
+pub fn ignore(_: Vec<ExportRow>) -> Result<()> {
+    Ok(())
+}
+
+pub fn commit(store: &mut KernelStore) {
+    store.commit(&mut ignore).expect("commit");
+}
+
+pub fn end_crank(store: &mut KernelStore) {
+    store.end_crank(&mut ignore).expect("endCrank");
+}
+
+pub fn get(store: &mut KernelStore, key: &str) -> Option<String> {
+    store.kv_get(key).expect("get").map(str::to_owned)
+}
+
+/// A small deterministic PRNG (xorshift64*), so property tests need no extra crates.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}

@@ -1,0 +1,163 @@
+//! The kvStore's reads and writes: namespaces, ordering, the overlay over committed rows,
+//! spilling, commit and close.
+
+mod common;
+
+use common::*;
+use kernel_store::{Facet, KernelStore, OpenOptions};
+
+#[test]
+fn get_next_key_is_strict_and_in_utf8_byte_order() {
+    let mut store = memory_store();
+    for key in ["z", "é", "€", "😀", "a"] {
+        store.kv_set(Facet::Kernel, key, "").unwrap();
+    }
+    commit(&mut store);
+    store.kv_set(Facet::Kernel, "b", "").unwrap();
+    let mut seen = Vec::new();
+    let mut key = String::new();
+    while let Some(next) = store.kv_next_key(&key).unwrap() {
+        seen.push(next.clone());
+        key = next;
+    }
+    assert_eq!(seen, ["a", "b", "z", "é", "€", "😀"]);
+}
+
+#[test]
+fn get_next_key_skips_keys_deleted_in_the_open_block() {
+    let mut store = memory_store();
+    for i in 0..200 {
+        store.kv_set(Facet::Kernel, &format!("k{i:03}"), "v").unwrap();
+    }
+    commit(&mut store);
+    for i in 0..199 {
+        store.kv_delete(Facet::Kernel, &format!("k{i:03}")).unwrap();
+    }
+    assert_eq!(store.kv_next_key("").unwrap().as_deref(), Some("k199"));
+    assert_eq!(store.kv_next_key("k199").unwrap(), None);
+}
+
+#[test]
+fn host_and_kernel_facets_guard_their_namespaces() {
+    let mut store = memory_store();
+    assert_eq!(store.kv_set(Facet::Kernel, "host.x", "1").unwrap_err().to_string(), "kernelKVStore refuses host keys");
+    assert_eq!(store.kv_delete(Facet::Kernel, "host.x").unwrap_err().to_string(), "kernelKVStore refuses host keys");
+    assert_eq!(store.kv_set(Facet::Host, "kernel.x", "1").unwrap_err().to_string(), "hostKVStore requires host keys");
+    assert_eq!(store.kv_set(Facet::Host, "local.x", "1").unwrap_err().to_string(), "hostKVStore requires host keys");
+    store.kv_set(Facet::Host, "host.x", "1").unwrap();
+    store.kv_set(Facet::Kernel, "hostx", "consensus").unwrap();
+    assert_eq!(get(&mut store, "host.x").as_deref(), Some("1"));
+    assert_eq!(get(&mut store, "hostx").as_deref(), Some("consensus"));
+}
+
+#[test]
+fn empty_values_exist() {
+    let mut store = memory_store();
+    store.kv_set(Facet::Kernel, "", "").unwrap();
+    assert!(store.kv_has("").unwrap());
+    assert_eq!(store.kv_next_key("").unwrap(), None, "'' is not strictly after ''");
+}
+
+#[test]
+fn nul_bytes_and_unicode_round_trip_through_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    store.kv_set(Facet::Kernel, "a\0b", "x\0y€").unwrap();
+    commit(&mut store);
+    store.close().unwrap();
+    let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    assert_eq!(get(&mut store, "a\0b").as_deref(), Some("x\0y€"));
+}
+
+#[test]
+fn uncommitted_writes_are_gone_after_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    store.kv_set(Facet::Kernel, "kept", "1").unwrap();
+    commit(&mut store);
+    store.kv_set(Facet::Kernel, "lost", "2").unwrap();
+    store.kv_set(Facet::Kernel, "kept", "changed").unwrap();
+    store.close().unwrap();
+    let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    assert_eq!(store.kv_entries().unwrap(), vec![("kept".to_owned(), "1".to_owned())]);
+}
+
+#[test]
+fn a_block_larger_than_the_spill_threshold_goes_into_the_open_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = OpenOptions { spill_threshold_bytes: 1_000, ..Default::default() };
+    let mut store = KernelStore::open(Some(dir.path()), options).unwrap();
+    for crank in 0..20 {
+        store.start_crank().unwrap();
+        store.establish_crank_savepoint("deliver").unwrap();
+        for i in 0..20 {
+            store.kv_set(Facet::Kernel, &format!("c{crank:02}.{i:02}"), "some value to fill the block").unwrap();
+        }
+        store.kv_delete(Facet::Kernel, &format!("c{crank:02}.00")).unwrap();
+        if crank % 3 == 0 {
+            store.rollback_crank("deliver").unwrap();
+        }
+        end_crank(&mut store);
+    }
+    let before_commit = store.kv_entries().unwrap();
+    assert_eq!(before_commit.len(), 13 * 19);
+    commit(&mut store);
+    store.close().unwrap();
+    let store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    assert_eq!(store.kv_entries().unwrap(), before_commit);
+}
+
+#[test]
+fn a_second_writer_gets_a_busy_error_and_the_first_is_unaffected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    first.kv_set(Facet::Kernel, "a", "1").unwrap();
+    let err = KernelStore::open(Some(dir.path()), OpenOptions::default()).err().expect("second writer refused");
+    assert_eq!(err.code(), "ERR_STORE_BUSY");
+    commit(&mut first);
+    assert_eq!(get(&mut first, "a").as_deref(), Some("1"));
+}
+
+#[test]
+fn a_readonly_store_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap().close().unwrap();
+    let mut ro = KernelStore::open(Some(dir.path()), OpenOptions { readonly: true, ..Default::default() }).unwrap();
+    assert_eq!(ro.kv_set(Facet::Kernel, "a", "1").unwrap_err().code(), "ERR_READONLY");
+}
+
+#[test]
+fn the_schema_is_swing_stores_ddl() {
+    let dir = tempfile::tempdir().unwrap();
+    KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap().close().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("swingstore.sqlite")).unwrap();
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        names,
+        [
+            "pendingExports",
+            "sqlite_autoindex_pendingExports_1",
+            "kvStore",
+            "sqlite_autoindex_kvStore_1",
+            "transcriptItems",
+            "sqlite_autoindex_transcriptItems_1",
+            "transcriptSpans",
+            "sqlite_autoindex_transcriptSpans_1",
+            "sqlite_autoindex_transcriptSpans_2",
+            "currentTranscriptIndex",
+            "snapshots",
+            "sqlite_autoindex_snapshots_1",
+            "sqlite_autoindex_snapshots_2",
+            "bundles",
+            "sqlite_autoindex_bundles_1",
+        ]
+    );
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
