@@ -44,8 +44,10 @@ impl KeyType {
 
 /// Committed values kept in memory; past this many bytes the cache starts over.
 const VALUE_CACHE_LIMIT_BYTES: usize = 128 << 20;
-/// Committed keys fetched per `getNextKey` query, so a prefix scan costs one query per window.
-const SCAN_WINDOW_KEYS: usize = 64;
+/// Committed keys fetched by a `getNextKey` that starts a new scan: a lone lookup stays cheap.
+const SCAN_WINDOW_FIRST: usize = 4;
+/// The window doubles while a scan keeps walking, up to this many keys per query.
+const SCAN_WINDOW_MAX: usize = 256;
 
 /// The committed keys strictly after `after`, in order; `complete` when no key follows the last.
 #[derive(Debug)]
@@ -53,6 +55,13 @@ struct ScanWindow {
     after: String,
     keys: Vec<String>,
     complete: bool,
+}
+
+impl ScanWindow {
+    /// Whether `prev` walks off the end of this window: the scan continues, so fetch more.
+    fn continued_by(&self, prev: &str) -> bool {
+        self.keys.last().is_some_and(|last| prev == last.as_str())
+    }
 }
 
 impl ScanWindow {
@@ -99,27 +108,20 @@ impl Committed {
         Ok(self.values.get(key).and_then(|v| v.as_deref()))
     }
 
+    /// The first committed key after `prev`. Keys come from the primary-key index alone (no
+    /// row lookups), a few at a time for a lone lookup and more as a scan keeps walking.
     fn next_key(&mut self, conn: &Connection, prev: &str) -> Result<Option<&str>> {
-        let fresh = match &self.window {
-            Some(window) => window.answer(prev).is_none(),
-            None => true,
+        let limit = match &self.window {
+            Some(window) if window.answer(prev).is_some() => None,
+            Some(window) if window.continued_by(prev) => Some((window.keys.len() * 2).min(SCAN_WINDOW_MAX)),
+            _ => Some(SCAN_WINDOW_FIRST),
         };
-        if fresh {
-            let rows: Vec<(String, String)> = conn
-                .prepare_cached("SELECT key, value FROM kvStore WHERE key > ? ORDER BY key LIMIT ?")
-                .and_then(|mut stmt| {
-                    stmt.query_map(rusqlite::params![prev, SCAN_WINDOW_KEYS as i64], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
-                    })?
-                    .collect()
-                })
+        if let Some(limit) = limit {
+            let keys: Vec<String> = conn
+                .prepare_cached("SELECT key FROM kvStore WHERE key > ? ORDER BY key LIMIT ?")
+                .and_then(|mut stmt| stmt.query_map(rusqlite::params![prev, limit as i64], |row| row.get(0))?.collect())
                 .map_err(Error::sqlite("kvStore getNextKey"))?;
-            let complete = rows.len() < SCAN_WINDOW_KEYS;
-            let mut keys = Vec::with_capacity(rows.len());
-            for (key, value) in rows {
-                keys.push(key.clone());
-                self.remember(key, Some(value));
-            }
+            let complete = keys.len() < limit;
             self.window = Some(ScanWindow { after: prev.to_owned(), keys, complete });
         }
         Ok(self.window.as_ref().and_then(|w| w.answer(prev)).flatten())
@@ -161,7 +163,7 @@ impl Kv {
 
     /// The smallest key strictly greater than `prev` (UTF-8 byte order), or `None`.
     pub fn next_key(&mut self, conn: &Connection, prev: &str) -> Result<Option<String>> {
-        let mut after = prev.to_owned();
+        let mut after = std::borrow::Cow::Borrowed(prev);
         loop {
             let committed = self.committed.next_key(conn, &after)?;
             match self.overlay.next_after(&after) {
@@ -169,7 +171,7 @@ impl Kv {
                     if write.is_some() {
                         return Ok(Some(key.to_owned()));
                     }
-                    after = key.to_owned();
+                    after = std::borrow::Cow::Owned(key.to_owned());
                 }
                 _ => return Ok(committed.map(str::to_owned)),
             }
