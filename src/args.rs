@@ -81,3 +81,158 @@ impl FromNapiValue for DirPath {
         unsafe { read_string(env, value, c"dirPath must be a string, null or undefined") }.map(|s| DirPath(Some(s)))
     }
 }
+
+string_arg!(
+    /// A kernel reference (`koNN`, `kpNN`, `kdNN`).
+    Kref,
+    c"kref must be a string"
+);
+string_arg!(
+    /// A vat ID (`vNN`).
+    VatId,
+    c"vatID must be a string"
+);
+
+unsafe fn type_of(env: sys::napi_env, value: sys::napi_value) -> sys::napi_valuetype {
+    let mut kind = sys::ValueType::napi_undefined;
+    unsafe { sys::napi_typeof(env, value, &mut kind) };
+    kind
+}
+
+fn is_nullish(kind: sys::napi_valuetype) -> bool {
+    kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null
+}
+
+unsafe fn property(env: sys::napi_env, object: sys::napi_value, name: &std::ffi::CStr) -> napi::Result<sys::napi_value> {
+    let mut value = ptr::null_mut();
+    let status = unsafe { sys::napi_get_named_property(env, object, name.as_ptr(), &mut value) };
+    if status != sys::Status::napi_ok {
+        return Err(napi::Error::from_status(Status::PendingException));
+    }
+    Ok(value)
+}
+
+/// Throws a JS `Error` (or `TypeError`) carrying `code`, for a conversion that failed.
+unsafe fn throw(env: sys::napi_env, type_error: bool, code: &std::ffi::CStr, message: &str) -> napi::Error {
+    let message = std::ffi::CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    unsafe {
+        if type_error {
+            sys::napi_throw_type_error(env, code.as_ptr(), message.as_ptr());
+        } else {
+            sys::napi_throw_error(env, code.as_ptr(), message.as_ptr());
+        }
+    }
+    napi::Error::from_status(Status::PendingException)
+}
+
+/// A debugging tag: any string; `undefined`/`null` become `"undefined"` as in a JS template.
+pub struct Tag(pub String);
+
+impl FromNapiValue for Tag {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        if is_nullish(unsafe { type_of(env, value) }) {
+            return Ok(Tag("undefined".to_owned()));
+        }
+        unsafe { read_string(env, value, c"tag must be a string") }.map(Tag)
+    }
+}
+
+/// Capdata `{ body: string, slots: string[] }`, checked field by field so a malformed value
+/// is refused with `ERR_INVALID_CAPDATA` and a message naming what is wrong.
+pub struct CapDataArg(pub kernel_store::CapData);
+
+const INVALID_CAPDATA: &std::ffi::CStr = c"ERR_INVALID_CAPDATA";
+
+impl CapDataArg {
+    unsafe fn read(env: sys::napi_env, value: sys::napi_value, what: &str) -> napi::Result<Self> {
+        let bad = |message: String| unsafe { throw(env, false, INVALID_CAPDATA, &message) };
+        if unsafe { type_of(env, value) } != sys::ValueType::napi_object {
+            return Err(bad(format!("{what} must be capdata {{ body: string, slots: string[] }}")));
+        }
+        let body = unsafe { property(env, value, c"body")? };
+        if unsafe { type_of(env, body) } != sys::ValueType::napi_string {
+            return Err(bad(format!("{what}.body must be a string")));
+        }
+        let body = unsafe { read_string(env, body, c"body must be a string")? };
+        let slots_value = unsafe { property(env, value, c"slots")? };
+        let mut is_array = false;
+        unsafe { sys::napi_is_array(env, slots_value, &mut is_array) };
+        if !is_array {
+            return Err(bad(format!("{what}.slots must be an array of krefs")));
+        }
+        let mut len = 0u32;
+        unsafe { sys::napi_get_array_length(env, slots_value, &mut len) };
+        let mut slots = Vec::with_capacity(len as usize);
+        for i in 0..len {
+            let mut slot = ptr::null_mut();
+            if unsafe { sys::napi_get_element(env, slots_value, i, &mut slot) } != sys::Status::napi_ok {
+                return Err(napi::Error::from_status(Status::PendingException));
+            }
+            if unsafe { type_of(env, slot) } != sys::ValueType::napi_string {
+                return Err(bad(format!("{what}.slots[{i}] must be a string kref")));
+            }
+            slots.push(unsafe { read_string(env, slot, c"slot must be a string")? });
+        }
+        Ok(CapDataArg(kernel_store::CapData { body, slots }))
+    }
+}
+
+impl FromNapiValue for CapDataArg {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        unsafe { CapDataArg::read(env, value, "vatParameters") }
+    }
+}
+
+/// The options bag of `createVat` / `upgradeVat`: `vatParameters` absent (or `undefined`)
+/// is `None`, which upgradeVat reads as "reuse the retained copy".
+pub struct VatOptionsArg(pub Option<kernel_store::CapData>);
+
+impl FromNapiValue for VatOptionsArg {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        let kind = unsafe { type_of(env, value) };
+        if is_nullish(kind) {
+            return Ok(VatOptionsArg(None));
+        }
+        if kind != sys::ValueType::napi_object {
+            return Err(unsafe { throw(env, true, INVALID_ARG_TYPE, "options must be an object { vatParameters? }") });
+        }
+        let vat_parameters = unsafe { property(env, value, c"vatParameters")? };
+        if unsafe { type_of(env, vat_parameters) } == sys::ValueType::napi_undefined {
+            return Ok(VatOptionsArg(None));
+        }
+        unsafe { CapDataArg::read(env, vat_parameters, "options.vatParameters") }.map(|c| VatOptionsArg(Some(c.0)))
+    }
+}
+
+/// The kernel's `{ isExport, onlyRecognizable }` (both default false; missing bag allowed).
+pub struct RefOptionsArg(pub kernel_store::RefOptions);
+
+impl FromNapiValue for RefOptionsArg {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        let kind = unsafe { type_of(env, value) };
+        if is_nullish(kind) {
+            return Ok(RefOptionsArg(kernel_store::RefOptions::default()));
+        }
+        if kind != sys::ValueType::napi_object {
+            return Err(unsafe {
+                throw(env, true, INVALID_ARG_TYPE, "options must be an object { isExport?, onlyRecognizable? }")
+            });
+        }
+        let flag = |name: &std::ffi::CStr, label: &str| -> napi::Result<bool> {
+            let v = unsafe { property(env, value, name)? };
+            match unsafe { type_of(env, v) } {
+                sys::ValueType::napi_undefined => Ok(false),
+                sys::ValueType::napi_boolean => {
+                    let mut b = false;
+                    unsafe { sys::napi_get_value_bool(env, v, &mut b) };
+                    Ok(b)
+                }
+                _ => Err(unsafe { throw(env, true, INVALID_ARG_TYPE, &format!("options.{label} must be a boolean")) }),
+            }
+        };
+        Ok(RefOptionsArg(kernel_store::RefOptions {
+            is_export: flag(c"isExport", "isExport")?,
+            only_recognizable: flag(c"onlyRecognizable", "onlyRecognizable")?,
+        }))
+    }
+}

@@ -55,7 +55,7 @@ pub struct CrankHashes {
 /// 0.10.0 lays it out, whose kvStore, cranks and hashes behave identically.
 #[napi]
 pub struct KernelStore {
-    shared: Shared,
+    pub(crate) shared: Shared,
     export_callback: Option<ExportCallback>,
 }
 

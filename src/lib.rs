@@ -5,3 +5,5 @@ mod args;
 mod errors;
 mod kernel_store;
 mod kv_store;
+mod refcount_methods;
+mod vat_params_methods;

@@ -122,7 +122,7 @@ impl KernelStore {
         let activityhash = hex::sha256_hex(&format!("activityhash\n{old}\n{crankhash}\n"));
         self.ensure_txn()?;
         self.kv.put(ACTIVITYHASH_KEY, Some(activityhash.clone()));
-        self.note_export(format!("kv.{ACTIVITYHASH_KEY}"), Some(&activityhash));
+        self.note_kv_export(ACTIVITYHASH_KEY, Some(&activityhash));
         Ok(CrankHashes { crankhash, activityhash })
     }
 

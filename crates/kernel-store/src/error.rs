@@ -28,6 +28,30 @@ pub enum Error {
     JournalMode { wanted: &'static str, actual: String },
     /// The database file is not one this store can use.
     NotASwingStore { message: String },
+    /// A kref that is not `ko<N>`, `kp<N>` or `kd<N>`.
+    InvalidKref { kref: String },
+    /// `incrementRefCount('')` / `decrementRefCount('')`.
+    EmptyKref { operation: &'static str, tag: String },
+    /// A key the kernel requires is absent (swing-store's `getRequired`).
+    MissingKey { key: String },
+    /// A promise decrement at zero.
+    PromiseUnderflow { kref: String, tag: String },
+    /// An object count that would go negative.
+    ObjectUnderflow { kref: String, reachable: i128, recognizable: i128 },
+    /// reachable > recognizable, read (`get`) or about to be written (`set`).
+    RefMismatch { when: &'static str, kref: String, reachable: i128, recognizable: i128 },
+    /// A stored value that does not have the shape the kernel writes.
+    CorruptValue { key: String, expected: &'static str, found: String },
+    /// vatParameters that are not `{ body: string, slots: string[] }` of object krefs.
+    InvalidCapData { message: String },
+    /// A promise kref in vatParameters (the kernel forbids them).
+    PromiseInVatParameters { slot: String },
+    /// A vatID the kernel has not recorded (`vNN.options` missing).
+    UnknownVat { vat_id: String },
+    /// A vatID listed in `vats.terminated`.
+    VatTerminated { vat_id: String },
+    /// An upgrade that asks to reuse vatParameters the store never retained.
+    NoRetainedVatParameters { vat_id: String },
     /// The host's export callback threw; the host's own exception is what propagates.
     ExportCallback,
     /// An error from SQLite itself, with the operation that hit it.
@@ -51,6 +75,16 @@ impl Error {
             Error::JournalMode { .. } => "ERR_JOURNAL_MODE",
             Error::NotASwingStore { .. } => "ERR_NOT_A_SWING_STORE",
             Error::ExportCallback => "ERR_EXPORT_CALLBACK",
+            Error::InvalidKref { .. } | Error::EmptyKref { .. } => "ERR_INVALID_KREF",
+            Error::MissingKey { .. } => "ERR_MISSING_KEY",
+            Error::PromiseUnderflow { .. } | Error::ObjectUnderflow { .. } => "ERR_REFCOUNT_UNDERFLOW",
+            Error::RefMismatch { .. } => "ERR_REFCOUNT_MISMATCH",
+            Error::CorruptValue { .. } => "ERR_CORRUPT_VALUE",
+            Error::InvalidCapData { .. } => "ERR_INVALID_CAPDATA",
+            Error::PromiseInVatParameters { .. } => "ERR_PROMISE_IN_VATPARAMETERS",
+            Error::UnknownVat { .. } => "ERR_UNKNOWN_VAT",
+            Error::VatTerminated { .. } => "ERR_VAT_TERMINATED",
+            Error::NoRetainedVatParameters { .. } => "ERR_NO_RETAINED_VATPARAMETERS",
             Error::Sqlite { source, .. } => match source.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
                     "ERR_STORE_BUSY"
@@ -88,6 +122,34 @@ impl fmt::Display for Error {
             }
             Error::NotASwingStore { message } => f.write_str(message),
             Error::ExportCallback => f.write_str("export callback failed"),
+            // The kernel's own messages, as @endo/errors renders them unredacted (debug mode).
+            Error::InvalidKref { kref } => write!(f, "invalid kernelSlot {}", quote(kref)),
+            Error::EmptyKref { operation, tag } => {
+                let noun = if *operation == "incrementRefCount" { "kref" } else { "kernelSlot" };
+                write!(f, "{operation} called with empty {noun}, tag={}", quote(tag))
+            }
+            Error::MissingKey { key } => write!(f, "storage lacks required key {}", quote(key)),
+            Error::PromiseUnderflow { kref, tag } => write!(f, "refCount underflow {} {}", quote(kref), quote(tag)),
+            Error::ObjectUnderflow { kref, reachable, recognizable } => {
+                write!(f, "{} underflow {reachable},{recognizable}", quote(kref))
+            }
+            Error::RefMismatch { when, kref, reachable, recognizable } => {
+                write!(f, "refmismatch({when}) {} {reachable},{recognizable}", quote(kref))
+            }
+            Error::CorruptValue { key, expected, found } => {
+                write!(f, "corrupt value under {}: expected {expected}, found {}", quote(key), quote(found))
+            }
+            Error::InvalidCapData { message } => f.write_str(message),
+            Error::PromiseInVatParameters { slot } => {
+                write!(f, "vatParameters cannot include promises, but slot {} is one", quote(slot))
+            }
+            Error::UnknownVat { vat_id } => write!(f, "unknown vatID {}: no {} recorded", quote(vat_id), quote(&format!("{vat_id}.options"))),
+            Error::VatTerminated { vat_id } => write!(f, "vatID {} is terminated", quote(vat_id)),
+            Error::NoRetainedVatParameters { vat_id } => write!(
+                f,
+                "vat {} has no retained vatParameters (created before retention existed): pass options.vatParameters to upgrade it",
+                quote(vat_id)
+            ),
             Error::Sqlite { context, source } => write!(f, "{context}: {source}"),
         }
     }

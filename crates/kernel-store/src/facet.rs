@@ -38,32 +38,38 @@ impl KernelStore {
     }
 
     pub fn kv_set(&mut self, facet: Facet, key: &str, value: &str) -> Result<()> {
+        self.write(facet, key, Some(value))
+    }
+
+    pub fn kv_delete(&mut self, facet: Facet, key: &str) -> Result<()> {
+        self.write(facet, key, None)
+    }
+
+    fn write(&mut self, facet: Facet, key: &str, value: Option<&str>) -> Result<()> {
         let key_type = KeyType::of(key);
         facet.check_writable(key_type)?;
         self.ensure_txn()?;
-        self.kv.put(key, Some(value.to_owned()));
-        if facet == Facet::Kernel && key_type == KeyType::Consensus {
-            self.note_export(format!("kv.{key}"), Some(value));
-            self.crank.hash_set(key, value);
+        match (facet, key_type) {
+            (Facet::Kernel, KeyType::Consensus) => self.kernel_write(key, value),
+            _ => self.kv.put(key, value.map(str::to_owned)),
         }
         self.spill_outside_cranks()
     }
 
-    pub fn kv_delete(&mut self, facet: Facet, key: &str) -> Result<()> {
-        let key_type = KeyType::of(key);
-        facet.check_writable(key_type)?;
-        self.ensure_txn()?;
-        self.kv.put(key, None);
-        if facet == Facet::Kernel && key_type == KeyType::Consensus {
-            self.note_export(format!("kv.{key}"), None);
-            self.crank.hash_delete(key);
+    /// A kernel-facet consensus write inside an open transaction: stored, export-noted and
+    /// crank-hashed, in swing-store's order.
+    pub(crate) fn kernel_write(&mut self, key: &str, value: Option<&str>) {
+        self.kv.put(key, value.map(str::to_owned));
+        self.note_kv_export(key, value);
+        match value {
+            Some(value) => self.crank.hash_set(key, value),
+            None => self.crank.hash_delete(key),
         }
-        self.spill_outside_cranks()
     }
 
     /// Writes made between cranks have no savepoint to roll back to, so a large block of
     /// them may go to SQLite as soon as it passes the threshold.
-    fn spill_outside_cranks(&mut self) -> Result<()> {
+    pub(crate) fn spill_outside_cranks(&mut self) -> Result<()> {
         if self.in_crank() {
             Ok(())
         } else {

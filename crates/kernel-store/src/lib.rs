@@ -2,20 +2,30 @@
 //! `@agoric/swing-store` 0.10.0 lays it out, whose kvStore, cranks and hashes behave
 //! identically, with the block's writes held in memory until `commit`.
 
+mod batch;
+mod capdata;
 mod crank;
 mod error;
 mod facet;
+mod kref;
+mod refcount;
+mod vat_params;
 pub mod hex;
 pub mod json;
 mod kv;
 mod overlay;
 pub mod schema;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+pub use capdata::CapData;
 pub use crank::CrankHashes;
+pub use kref::KrefKind;
+pub use refcount::{ObjectRefCount, RefOptions};
+pub use vat_params::{EligibleVat, IneligibleVat, UpgradePlan};
 pub use error::{Error, Result};
 pub use facet::Facet;
 pub use kv::KeyType;
@@ -60,6 +70,8 @@ pub struct KernelStore {
     crank: CrankState,
     /// Net export-data changes since the last delivery, when the host asked for them.
     exports: Option<Overlay>,
+    /// Krefs whose counts reached zero and that the kernel should look at (its `maybeFreeKrefs`).
+    maybe_free: BTreeSet<String>,
     /// Whether this connection holds a `BEGIN IMMEDIATE` write transaction.
     txn_open: bool,
     readonly: bool,
@@ -90,6 +102,7 @@ impl KernelStore {
             kv: Kv::default(),
             crank: CrankState::default(),
             exports: options.track_exports.then(Overlay::default),
+            maybe_free: BTreeSet::new(),
             txn_open: false,
             readonly: options.readonly,
             spill_threshold_bytes: options.spill_threshold_bytes,
@@ -139,9 +152,10 @@ impl KernelStore {
         Ok(())
     }
 
-    fn note_export(&mut self, key: String, value: Option<&str>) {
+    /// swing-store's `noteExport('kv.' + key, value)`, kept only when the host asked for exports.
+    fn note_kv_export(&mut self, key: &str, value: Option<&str>) {
         if let Some(exports) = &mut self.exports {
-            exports.put(&key, value.map(str::to_owned));
+            exports.put(&format!("kv.{key}"), value.map(str::to_owned));
         }
     }
 

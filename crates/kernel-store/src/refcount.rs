@@ -1,0 +1,203 @@
+//! Kernel object and promise refcounts with the kernel's names, semantics, write order and
+//! messages (shared/spec/refcount-model.md §1-2): objects `koNN.refCount = "R,C"`, promises
+//! `kpNN.refCount = "N"`, devices untracked.
+
+use crate::batch::Batch;
+use crate::error::{Error, Result};
+use crate::kref::{ref_count_key, KrefKind};
+use crate::KernelStore;
+
+/// The kernel's `{ isExport, onlyRecognizable }` options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RefOptions {
+    /// The reference is a c-list export: counts for promises, not for objects.
+    pub is_export: bool,
+    /// The reference only lets its holder recognize the object, not reach it.
+    pub only_recognizable: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObjectRefCount {
+    /// Whether `koNN.refCount` exists (the kernel's `kernelObjectExists`).
+    pub exists: bool,
+    pub reachable: u64,
+    pub recognizable: u64,
+}
+
+fn parse_count(key: &str, text: &str, expected: &'static str) -> Result<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::CorruptValue { key: key.to_owned(), expected, found: text.to_owned() });
+    }
+    text.parse().map_err(|_| Error::CorruptValue { key: key.to_owned(), expected, found: text.to_owned() })
+}
+
+const OBJECT_COUNT_SHAPE: &str = "\"reachable,recognizable\" (two decimal counts)";
+const PROMISE_COUNT_SHAPE: &str = "a decimal count";
+
+/// Reads `koNN.refCount` as the kernel does: missing (or empty) is `0,0`; R > C is refused.
+fn read_object_count(batch: &Batch, store: &mut KernelStore, kref: &str) -> Result<ObjectRefCount> {
+    let key = ref_count_key(kref);
+    let Some(data) = batch.get(store, &key)? else {
+        return Ok(ObjectRefCount::default());
+    };
+    if data.is_empty() {
+        return Ok(ObjectRefCount { exists: true, reachable: 0, recognizable: 0 });
+    }
+    let (r, c) = data.split_once(',').ok_or_else(|| Error::CorruptValue {
+        key: key.clone(),
+        expected: OBJECT_COUNT_SHAPE,
+        found: data.clone(),
+    })?;
+    let reachable = parse_count(&key, r, OBJECT_COUNT_SHAPE)?;
+    let recognizable = parse_count(&key, c, OBJECT_COUNT_SHAPE)?;
+    if reachable > recognizable {
+        return Err(Error::RefMismatch {
+            when: "get",
+            kref: kref.to_owned(),
+            reachable: reachable.into(),
+            recognizable: recognizable.into(),
+        });
+    }
+    Ok(ObjectRefCount { exists: true, reachable, recognizable })
+}
+
+/// Writes `koNN.refCount` after the kernel's checks (never negative, R ≤ C).
+fn write_object_count(batch: &mut Batch, kref: &str, reachable: i128, recognizable: i128) -> Result<()> {
+    if reachable < 0 || recognizable < 0 {
+        return Err(Error::ObjectUnderflow { kref: kref.to_owned(), reachable, recognizable });
+    }
+    if reachable > recognizable {
+        return Err(Error::RefMismatch { when: "set", kref: kref.to_owned(), reachable, recognizable });
+    }
+    batch.set(ref_count_key(kref), format!("{reachable},{recognizable}"));
+    Ok(())
+}
+
+fn read_promise_count(batch: &Batch, store: &mut KernelStore, kref: &str) -> Result<u64> {
+    let key = ref_count_key(kref);
+    match batch.get(store, &key)? {
+        Some(text) => parse_count(&key, &text, PROMISE_COUNT_SHAPE),
+        None => Err(Error::MissingKey { key }),
+    }
+}
+
+pub(crate) fn increment(
+    batch: &mut Batch,
+    store: &mut KernelStore,
+    kref: &str,
+    tag: &str,
+    options: RefOptions,
+) -> Result<()> {
+    if kref.is_empty() {
+        return Err(Error::EmptyKref { operation: "incrementRefCount", tag: tag.to_owned() });
+    }
+    match KrefKind::parse(kref)? {
+        KrefKind::Promise => {
+            let count = read_promise_count(batch, store, kref)?;
+            batch.set(ref_count_key(kref), (count + 1).to_string());
+        }
+        KrefKind::Object if !options.is_export => {
+            let counts = read_object_count(batch, store, kref)?;
+            let reachable = i128::from(counts.reachable) + i128::from(!options.only_recognizable);
+            write_object_count(batch, kref, reachable, i128::from(counts.recognizable) + 1)?;
+        }
+        KrefKind::Object | KrefKind::Device => {}
+    }
+    Ok(())
+}
+
+/// Returns whether a promise's count reached zero (the kernel's return value; objects: false).
+pub(crate) fn decrement(
+    batch: &mut Batch,
+    store: &mut KernelStore,
+    kref: &str,
+    tag: &str,
+    options: RefOptions,
+) -> Result<bool> {
+    if kref.is_empty() {
+        return Err(Error::EmptyKref { operation: "decrementRefCount", tag: tag.to_owned() });
+    }
+    match KrefKind::parse(kref)? {
+        KrefKind::Promise => {
+            let count = read_promise_count(batch, store, kref)?;
+            if count == 0 {
+                return Err(Error::PromiseUnderflow { kref: kref.to_owned(), tag: tag.to_owned() });
+            }
+            batch.set(ref_count_key(kref), (count - 1).to_string());
+            if count == 1 {
+                batch.note_maybe_free(kref);
+                return Ok(true);
+            }
+        }
+        KrefKind::Object if !options.is_export => {
+            // A missing object is tolerated on purpose: the kernel ignores retire races.
+            let counts = read_object_count(batch, store, kref)?;
+            if counts.exists {
+                let reachable = i128::from(counts.reachable) - i128::from(!options.only_recognizable);
+                let recognizable = i128::from(counts.recognizable) - 1;
+                if reachable == 0 || recognizable == 0 {
+                    batch.note_maybe_free(kref);
+                }
+                write_object_count(batch, kref, reachable, recognizable)?;
+            }
+        }
+        KrefKind::Object | KrefKind::Device => {}
+    }
+    Ok(false)
+}
+
+impl KernelStore {
+    /// The kernel's `incrementRefCount(kref, tag, { isExport, onlyRecognizable })`.
+    pub fn increment_ref_count(&mut self, kref: &str, tag: &str, options: RefOptions) -> Result<()> {
+        let mut batch = Batch::default();
+        increment(&mut batch, self, kref, tag, options)?;
+        self.apply(batch)
+    }
+
+    /// The kernel's `decrementRefCount`: `true` when a promise's count reached zero.
+    pub fn decrement_ref_count(&mut self, kref: &str, tag: &str, options: RefOptions) -> Result<bool> {
+        let mut batch = Batch::default();
+        let freed = decrement(&mut batch, self, kref, tag, options)?;
+        self.apply(batch)?;
+        Ok(freed)
+    }
+
+    /// `koNN.refCount` read as the kernel reads it (missing means `0,0`, not existing).
+    pub fn get_object_ref_count(&mut self, kref: &str) -> Result<ObjectRefCount> {
+        require_object(kref)?;
+        read_object_count(&Batch::default(), self, kref)
+    }
+
+    /// Overwrites `koNN.refCount` after the kernel's checks.
+    pub fn set_object_ref_count(&mut self, kref: &str, reachable: i128, recognizable: i128) -> Result<()> {
+        require_object(kref)?;
+        let mut batch = Batch::default();
+        write_object_count(&mut batch, kref, reachable, recognizable)?;
+        self.apply(batch)
+    }
+
+    /// The kernel's `kernelObjectExists`: whether `koNN.refCount` exists.
+    pub fn kernel_object_exists(&mut self, kref: &str) -> Result<bool> {
+        require_object(kref)?;
+        self.kv_has(&ref_count_key(kref))
+    }
+
+    /// The kernel's `addMaybeFreeKref` (objects only).
+    pub fn add_maybe_free_kref(&mut self, kref: &str) -> Result<()> {
+        require_object(kref)?;
+        self.maybe_free.insert(kref.to_owned());
+        Ok(())
+    }
+
+    /// The krefs that may now be free, sorted; the set is left empty.
+    pub fn take_maybe_free_krefs(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.maybe_free).into_iter().collect()
+    }
+}
+
+fn require_object(kref: &str) -> Result<()> {
+    match KrefKind::parse(kref)? {
+        KrefKind::Object => Ok(()),
+        _ => Err(Error::InvalidArgValue { message: format!("{} is not a kernel object (koNN)", crate::json::quote(kref)) }),
+    }
+}
