@@ -62,6 +62,68 @@ export declare class KernelStore {
   get dbPath(): string | null
   /** Every kvStore entry (all namespaces) in key order, as the open transaction sees them. */
   dumpKv(): Array<[string, string]>
+  /**
+   * The kernel's `incrementRefCount(kref, tag, { isExport, onlyRecognizable })`: promises
+   * `+1` (a missing `kpNN.refCount` is an error); objects `R+1` (unless
+   * `onlyRecognizable`) and `C+1`, creating `0,0` if missing, nothing for an export;
+   * devices untracked.
+   */
+  incrementRefCount(kref: string, tag?: string, options?: RefOptions): void
+  /**
+   * The kernel's `decrementRefCount`: refuses to go below zero; krefs whose count reaches
+   * zero (objects: either count) join the maybe-free set. Returns `true` when a promise's
+   * count reached zero. A missing object is ignored, as the kernel does.
+   */
+  decrementRefCount(kref: string, tag?: string, options?: RefOptions): boolean
+  /** `koNN.refCount` as the kernel reads it: a missing key reads `0,0` with `exists: false`. */
+  getObjectRefCount(kref: string): ObjectRefCount
+  /**
+   * Overwrites `koNN.refCount` after the kernel's checks (never negative, reachable ≤
+   * recognizable).
+   */
+  setObjectRefCount(kref: string, counts: RefCounts): void
+  /** The kernel's `kernelObjectExists`: whether `koNN.refCount` exists. */
+  kernelObjectExists(kref: string): boolean
+  /** The kernel's `addMaybeFreeKref` (objects only). */
+  addMaybeFreeKref(kref: string): void
+  /** The krefs that may now be free, sorted; the set is cleared. */
+  takeMaybeFreeKrefs(): Array<string>
+  /**
+   * The vatKeeper's `setVatParameters`: increments the new slots, then decrements the
+   * previously retained ones, then stores the exact JSON the JS kernel writes. Promise
+   * krefs and malformed capdata are refused before anything changes.
+   */
+  setVatParameters(vatId: string, vatParameters: CapData): void
+  /**
+   * The vatKeeper's `getVatParameters`: the retained copy, or `undefined` for a vat that
+   * has none (created before retention existed).
+   */
+  getVatParameters(vatId: string): CapData | null
+  /**
+   * `createVat(bundleCap, { vatParameters })` for a vat the kernel has recorded
+   * (`vNN.options` exists, not terminated): retains the parameters and counts their slots.
+   * Omitted parameters retain `kser(undefined)`, as the kernel does. Returns what was retained.
+   */
+  createVat(vatId: string, options?: { vatParameters?: CapData }): CapData
+  /**
+   * `adminNode.upgrade(bundleCap, { vatParameters })`: with `vatParameters`, swaps the
+   * retained copy (new slots counted before old ones are released); without it, reuses and
+   * returns the retained copy, or fails with `ERR_NO_RETAINED_VATPARAMETERS` for a vat
+   * that has none. Returns what the new incarnation gets.
+   */
+  upgradeVat(vatId: string, options?: { vatParameters?: CapData }): CapData
+  /**
+   * Releases a terminating (still live) vat's retained vatParameters: decrements every
+   * slot (those reaching zero join the maybe-free set) and deletes the copy. Returns what
+   * was released, or `undefined` if the vat had none.
+   */
+  terminateVat(vatId: string): CapData | null
+  /**
+   * Every live vat (static and dynamic, minus `vats.terminated`), split into those a
+   * kernel-wide "upgrade all vats" can restart with their retained vatParameters and those
+   * it cannot, with the reason.
+   */
+  planUpgradeAll(): UpgradePlan
 }
 
 /** A kvStore facet. Misses are `undefined`, never `null`. */
@@ -75,10 +137,19 @@ export declare class KvStore {
    * `undefined`; pass `''` to start at the first key.
    */
   getNextKey(previousKey: string): string | undefined
-  /** Stores `value` under `key`. A third argument (swing-store's unused `bypassHash`) is ignored. */
+  /**
+   * Stores `value` under `key`. The namespace is checked before the value's type, as in
+   * swing-store. A third argument (swing-store's unused `bypassHash`) is ignored.
+   */
   set(key: string, value: string): void
   /** Deletes `key` (deleting an absent key is allowed and still hashed by the kernel facet). */
   delete(key: string): void
+}
+
+/** Capdata: a marshalled body and the krefs its slots refer to. */
+export interface CapData {
+  body: string
+  slots: Array<string>
 }
 
 /** `emitCrankHashes()`'s result. */
@@ -87,6 +158,31 @@ export interface CrankHashes {
   crankhash: string
   /** The chained activity hash, now stored under `activityhash`. */
   activityhash: string
+}
+
+/** A live vat a kernel-driven upgrade can restart with its retained vatParameters. */
+export interface EligibleVat {
+  vatID: string
+  /** The static vat's name, or a dynamic vat's `options.name` (else its vatID). */
+  name: string
+  /** `vNN.source` as the kernel stored it, e.g. `{ bundleID }`. */
+  source: any
+  vatParameters: CapData
+}
+
+/** A live vat that cannot be upgraded by the kernel alone, and why. */
+export interface IneligibleVat {
+  vatID: string
+  name: string
+  reason: string
+}
+
+/** A kernel object's counts, as `getObjectRefCount` reports them. */
+export interface ObjectRefCount {
+  /** Whether `koNN.refCount` exists (the object has not been deleted). */
+  exists: boolean
+  reachable: number
+  recognizable: number
 }
 
 /** Options of `KernelStore.open`. */
@@ -100,4 +196,16 @@ export interface OpenOptions {
    * since the last call, sorted by key (UTF-8 byte order), `null` for deletions.
    */
   exportCallback?: (rows: Array<[string, string | null]>) => void
+}
+
+/** The counts `setObjectRefCount` writes. */
+export interface RefCounts {
+  reachable: number
+  recognizable: number
+}
+
+/** `planUpgradeAll()`'s result, each list in vatID order. */
+export interface UpgradePlan {
+  eligible: Array<EligibleVat>
+  ineligible: Array<IneligibleVat>
 }

@@ -11,26 +11,139 @@ const INVALID_ARG_TYPE: &std::ffi::CStr = c"ERR_INVALID_ARG_TYPE";
 
 /// Reads a JS string as UTF-8 (lone surrogates become U+FFFD, as in Node's hashing), or
 /// throws `TypeError(<what> must be a string)`.
-unsafe fn read_string(env: sys::napi_env, value: sys::napi_value, message: &std::ffi::CStr) -> napi::Result<String> {
+unsafe fn read_string(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    message: &std::ffi::CStr,
+) -> napi::Result<String> {
     let mut len = 0;
-    let status = unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
+    let status =
+        unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
     if status == sys::Status::napi_string_expected {
         unsafe { sys::napi_throw_type_error(env, INVALID_ARG_TYPE.as_ptr(), message.as_ptr()) };
         return Err(napi::Error::from_status(Status::PendingException));
     }
     if status != sys::Status::napi_ok {
-        return Err(napi::Error::new(Status::from(status), "cannot read string argument".to_owned()));
+        return Err(napi::Error::new(
+            Status::from(status),
+            "cannot read string argument".to_owned(),
+        ));
     }
     let mut buf: Vec<u8> = Vec::with_capacity(len + 1);
     let mut written = 0;
-    let status =
-        unsafe { sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), len + 1, &mut written) };
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), len + 1, &mut written)
+    };
     if status != sys::Status::napi_ok {
-        return Err(napi::Error::new(Status::from(status), "cannot read string argument".to_owned()));
+        return Err(napi::Error::new(
+            Status::from(status),
+            "cannot read string argument".to_owned(),
+        ));
     }
     unsafe {
         buf.set_len(written);
         Ok(String::from_utf8_unchecked(buf))
+    }
+}
+
+/// Reads a JS string as WTF-8, the bytes V8 hands better-sqlite3: lone surrogates keep their
+/// own 3-byte sequences instead of collapsing into U+FFFD. Only strings whose UTF-8 reading
+/// contains U+FFFD are read a second time, as UTF-16, to tell the two apart.
+unsafe fn read_wtf8(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Option<Vec<u8>>> {
+    let mut len = 0;
+    let status =
+        unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
+    if status == sys::Status::napi_string_expected {
+        return Ok(None);
+    }
+    if status != sys::Status::napi_ok {
+        return Err(napi::Error::new(
+            Status::from(status),
+            "cannot read string argument".to_owned(),
+        ));
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(len + 1);
+    let mut written = 0;
+    unsafe {
+        sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), len + 1, &mut written);
+        buf.set_len(written);
+    }
+    if !buf.windows(3).any(|w| w == [0xEF, 0xBF, 0xBD]) {
+        return Ok(Some(buf));
+    }
+    let mut units_len = 0;
+    unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut units_len) };
+    let mut units: Vec<u16> = Vec::with_capacity(units_len + 1);
+    unsafe {
+        sys::napi_get_value_string_utf16(
+            env,
+            value,
+            units.as_mut_ptr(),
+            units_len + 1,
+            &mut written,
+        );
+        units.set_len(written);
+    }
+    Ok(Some(kernel_store::wtf8::from_utf16(&units)))
+}
+
+/// A kvStore key as WTF-8, or a `TypeError('key must be a string')`.
+pub struct KeyBytes(pub Vec<u8>);
+
+impl FromNapiValue for KeyBytes {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        match unsafe { read_wtf8(env, value)? } {
+            Some(bytes) => Ok(KeyBytes(bytes)),
+            None => Err(unsafe { throw(env, true, INVALID_ARG_TYPE, "key must be a string") }),
+        }
+    }
+}
+
+/// A JS string argument whose type is checked later, so that the checks swing-store makes
+/// first (namespaces, crank state) report first; `None` when it is not a string.
+pub struct LateString(pub Option<Vec<u8>>);
+
+impl FromNapiValue for LateString {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        unsafe { read_wtf8(env, value) }.map(LateString)
+    }
+}
+
+impl LateString {
+    /// The bytes, or the `TypeError` (`ERR_INVALID_ARG_TYPE`) naming the argument.
+    pub fn require(self, what: &str) -> kernel_store::Result<Vec<u8>> {
+        self.0.ok_or_else(|| kernel_store::Error::InvalidArgType {
+            message: format!("{what} must be a string"),
+        })
+    }
+}
+
+/// A JS string made from stored WTF-8 bytes; V8 decodes them as it decodes better-sqlite3's.
+pub struct JsText(pub Vec<u8>);
+
+impl napi::bindgen_prelude::ToNapiValue for JsText {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let mut out = ptr::null_mut();
+        let status = unsafe {
+            sys::napi_create_string_utf8(env, val.0.as_ptr().cast(), val.0.len() as isize, &mut out)
+        };
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::new(
+                Status::from(status),
+                "cannot create string".to_owned(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+impl napi::bindgen_prelude::TypeName for JsText {
+    fn type_name() -> &'static str {
+        "string"
+    }
+
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::String
     }
 }
 
@@ -47,27 +160,6 @@ macro_rules! string_arg {
     };
 }
 
-string_arg!(
-    /// A kvStore key.
-    Key,
-    c"key must be a string"
-);
-string_arg!(
-    /// A kvStore value.
-    Value,
-    c"value must be a string"
-);
-string_arg!(
-    /// `getNextKey`'s argument.
-    PreviousKey,
-    c"previousKey must be a string"
-);
-string_arg!(
-    /// A crank savepoint's label.
-    SavepointName,
-    c"savepoint name must be a string"
-);
-
 /// `dirPath`: a string, or `null`/`undefined` for an in-memory store.
 pub struct DirPath(pub Option<String>);
 
@@ -78,7 +170,8 @@ impl FromNapiValue for DirPath {
         if kind == sys::ValueType::napi_null || kind == sys::ValueType::napi_undefined {
             return Ok(DirPath(None));
         }
-        unsafe { read_string(env, value, c"dirPath must be a string, null or undefined") }.map(|s| DirPath(Some(s)))
+        unsafe { read_string(env, value, c"dirPath must be a string, null or undefined") }
+            .map(|s| DirPath(Some(s)))
     }
 }
 
@@ -103,7 +196,11 @@ fn is_nullish(kind: sys::napi_valuetype) -> bool {
     kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null
 }
 
-unsafe fn property(env: sys::napi_env, object: sys::napi_value, name: &std::ffi::CStr) -> napi::Result<sys::napi_value> {
+unsafe fn property(
+    env: sys::napi_env,
+    object: sys::napi_value,
+    name: &std::ffi::CStr,
+) -> napi::Result<sys::napi_value> {
     let mut value = ptr::null_mut();
     let status = unsafe { sys::napi_get_named_property(env, object, name.as_ptr(), &mut value) };
     if status != sys::Status::napi_ok {
@@ -113,7 +210,12 @@ unsafe fn property(env: sys::napi_env, object: sys::napi_value, name: &std::ffi:
 }
 
 /// Throws a JS `Error` (or `TypeError`) carrying `code`, for a conversion that failed.
-unsafe fn throw(env: sys::napi_env, type_error: bool, code: &std::ffi::CStr, message: &str) -> napi::Error {
+unsafe fn throw(
+    env: sys::napi_env,
+    type_error: bool,
+    code: &std::ffi::CStr,
+    message: &str,
+) -> napi::Error {
     let message = std::ffi::CString::new(message.replace('\0', "\\0")).unwrap_or_default();
     unsafe {
         if type_error {
@@ -147,7 +249,9 @@ impl CapDataArg {
     unsafe fn read(env: sys::napi_env, value: sys::napi_value, what: &str) -> napi::Result<Self> {
         let bad = |message: String| unsafe { throw(env, false, INVALID_CAPDATA, &message) };
         if unsafe { type_of(env, value) } != sys::ValueType::napi_object {
-            return Err(bad(format!("{what} must be capdata {{ body: string, slots: string[] }}")));
+            return Err(bad(format!(
+                "{what} must be capdata {{ body: string, slots: string[] }}"
+            )));
         }
         let body = unsafe { property(env, value, c"body")? };
         if unsafe { type_of(env, body) } != sys::ValueType::napi_string {
@@ -165,7 +269,9 @@ impl CapDataArg {
         let mut slots = Vec::with_capacity(len as usize);
         for i in 0..len {
             let mut slot = ptr::null_mut();
-            if unsafe { sys::napi_get_element(env, slots_value, i, &mut slot) } != sys::Status::napi_ok {
+            if unsafe { sys::napi_get_element(env, slots_value, i, &mut slot) }
+                != sys::Status::napi_ok
+            {
                 return Err(napi::Error::from_status(Status::PendingException));
             }
             if unsafe { type_of(env, slot) } != sys::ValueType::napi_string {
@@ -194,13 +300,21 @@ impl FromNapiValue for VatOptionsArg {
             return Ok(VatOptionsArg(None));
         }
         if kind != sys::ValueType::napi_object {
-            return Err(unsafe { throw(env, true, INVALID_ARG_TYPE, "options must be an object { vatParameters? }") });
+            return Err(unsafe {
+                throw(
+                    env,
+                    true,
+                    INVALID_ARG_TYPE,
+                    "options must be an object { vatParameters? }",
+                )
+            });
         }
         let vat_parameters = unsafe { property(env, value, c"vatParameters")? };
         if unsafe { type_of(env, vat_parameters) } == sys::ValueType::napi_undefined {
             return Ok(VatOptionsArg(None));
         }
-        unsafe { CapDataArg::read(env, vat_parameters, "options.vatParameters") }.map(|c| VatOptionsArg(Some(c.0)))
+        unsafe { CapDataArg::read(env, vat_parameters, "options.vatParameters") }
+            .map(|c| VatOptionsArg(Some(c.0)))
     }
 }
 
@@ -215,7 +329,12 @@ impl FromNapiValue for RefOptionsArg {
         }
         if kind != sys::ValueType::napi_object {
             return Err(unsafe {
-                throw(env, true, INVALID_ARG_TYPE, "options must be an object { isExport?, onlyRecognizable? }")
+                throw(
+                    env,
+                    true,
+                    INVALID_ARG_TYPE,
+                    "options must be an object { isExport?, onlyRecognizable? }",
+                )
             });
         }
         let flag = |name: &std::ffi::CStr, label: &str| -> napi::Result<bool> {
@@ -227,7 +346,14 @@ impl FromNapiValue for RefOptionsArg {
                     unsafe { sys::napi_get_value_bool(env, v, &mut b) };
                     Ok(b)
                 }
-                _ => Err(unsafe { throw(env, true, INVALID_ARG_TYPE, &format!("options.{label} must be a boolean")) }),
+                _ => Err(unsafe {
+                    throw(
+                        env,
+                        true,
+                        INVALID_ARG_TYPE,
+                        &format!("options.{label} must be a boolean"),
+                    )
+                }),
             }
         };
         Ok(RefOptionsArg(kernel_store::RefOptions {

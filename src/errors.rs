@@ -5,6 +5,17 @@ use napi::bindgen_prelude::Status;
 /// A JS error as the generated glue throws it: `status` becomes the `code` property.
 pub type JsErr = napi::Error<&'static str>;
 
+/// Like [`to_js`], but argument-type errors are thrown as `TypeError`s, which needs the env.
+pub fn to_js_typed(env: &napi::Env, error: kernel_store::Error) -> JsErr {
+    if error.is_type_error() {
+        let message = error.to_string();
+        if env.throw_type_error(&message, Some(error.code())).is_ok() {
+            return JsErr::new(pending(), String::new());
+        }
+    }
+    to_js(error)
+}
+
 pub fn to_js(error: kernel_store::Error) -> JsErr {
     match error {
         // The host's own exception is already pending; let it propagate untouched.

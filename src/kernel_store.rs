@@ -8,8 +8,8 @@ use std::rc::Rc;
 use napi::bindgen_prelude::{Env, FunctionRef};
 use napi_derive::napi;
 
-use crate::args::{DirPath, SavepointName};
-use crate::errors::{closed, reentrant, to_js, JsErr};
+use crate::args::{DirPath, JsText, LateString};
+use crate::errors::{closed, pending, reentrant, to_js, to_js_typed, JsErr};
 use crate::kv_store::KvStore;
 
 pub(crate) type Shared = Rc<RefCell<Option<kernel_store::KernelStore>>>;
@@ -20,13 +20,29 @@ pub(crate) fn with_store<T>(
     shared: &Shared,
     f: impl FnOnce(&mut kernel_store::KernelStore) -> kernel_store::Result<T>,
 ) -> Result<T, JsErr> {
+    try_with_store(shared, f)?.map_err(to_js)
+}
+
+/// [`with_store`] for calls whose argument-type errors must be thrown as `TypeError`s.
+pub(crate) fn with_store_typed<T>(
+    env: &Env,
+    shared: &Shared,
+    f: impl FnOnce(&mut kernel_store::KernelStore) -> kernel_store::Result<T>,
+) -> Result<T, JsErr> {
+    try_with_store(shared, f)?.map_err(|e| to_js_typed(env, e))
+}
+
+fn try_with_store<T>(
+    shared: &Shared,
+    f: impl FnOnce(&mut kernel_store::KernelStore) -> kernel_store::Result<T>,
+) -> Result<kernel_store::Result<T>, JsErr> {
     let mut guard = shared.try_borrow_mut().map_err(|_| reentrant())?;
     let store = guard.as_mut().ok_or_else(closed)?;
-    f(store).map_err(to_js)
+    Ok(f(store))
 }
 
 /// One export-data record: `[key, value]`, `value` `null` for a deletion.
-type ExportRows = Vec<(String, Option<String>)>;
+type ExportRows = Vec<(JsText, Option<JsText>)>;
 type ExportCallback = FunctionRef<ExportRows, ()>;
 
 /// Options of `KernelStore.open`.
@@ -68,7 +84,11 @@ impl KernelStore {
         #[napi(ts_arg_type = "string | null")] dir_path: DirPath,
         options: Option<OpenOptions>,
     ) -> Result<KernelStore, JsErr> {
-        let options = options.unwrap_or(OpenOptions { readonly: None, unsafe_fast_mode: None, export_callback: None });
+        let options = options.unwrap_or(OpenOptions {
+            readonly: None,
+            unsafe_fast_mode: None,
+            export_callback: None,
+        });
         let core_options = kernel_store::OpenOptions {
             readonly: options.readonly.unwrap_or(false),
             durability: if options.unsafe_fast_mode.unwrap_or(false) {
@@ -79,9 +99,13 @@ impl KernelStore {
             track_exports: options.export_callback.is_some(),
             ..Default::default()
         };
-        let store = kernel_store::KernelStore::open(dir_path.0.as_deref().map(Path::new), core_options)
-            .map_err(to_js)?;
-        Ok(KernelStore { shared: Rc::new(RefCell::new(Some(store))), export_callback: options.export_callback })
+        let store =
+            kernel_store::KernelStore::open(dir_path.0.as_deref().map(Path::new), core_options)
+                .map_err(to_js)?;
+        Ok(KernelStore {
+            shared: Rc::new(RefCell::new(Some(store))),
+            export_callback: options.export_callback,
+        })
     }
 
     /// The kernel's kvStore facet: consensus writes are crank-hashed and exported, `local.*`
@@ -111,30 +135,45 @@ impl KernelStore {
 
     /// Establishes a savepoint inside the crank (`SAVEPOINT t<n>`); names may repeat.
     #[napi(catch_unwind)]
-    pub fn establish_crank_savepoint(&self, #[napi(ts_arg_type = "string")] name: SavepointName) -> Result<(), JsErr> {
-        with_store(&self.shared, |s| s.establish_crank_savepoint(&name.0))
+    pub fn establish_crank_savepoint(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] name: LateString,
+    ) -> Result<(), JsErr> {
+        with_store_typed(&env, &self.shared, |s| {
+            s.require_crank("establishCrankSavepoint")?;
+            s.establish_crank_savepoint(name.require("savepoint name")?)
+        })
     }
 
     /// Rolls back to the oldest savepoint called `name`. Rolled-back writes stay in the
     /// crank hash, as in swing-store.
     #[napi(catch_unwind)]
-    pub fn rollback_crank(&self, #[napi(ts_arg_type = "string")] name: SavepointName) -> Result<(), JsErr> {
-        with_store(&self.shared, |s| s.rollback_crank(&name.0))
+    pub fn rollback_crank(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] name: LateString,
+    ) -> Result<(), JsErr> {
+        with_store_typed(&env, &self.shared, |s| {
+            s.require_crank("rollbackCrank")?;
+            s.rollback_crank(name.require("savepoint name")?)
+        })
     }
 
     /// Ends the crank: releases its savepoints and delivers export notes. Does not commit.
     #[napi(catch_unwind)]
     pub fn end_crank(&self, env: Env) -> Result<(), JsErr> {
-        let callback = &self.export_callback;
-        with_store(&self.shared, |s| s.end_crank(&mut |rows| deliver(&env, callback, rows)))
+        self.delivering(&env, |s, deliver| s.end_crank(deliver))
     }
 
     /// Finishes the crank hash and chains it into the activity hash (stored and exported
     /// under `activityhash`). Allowed outside a crank.
     #[napi(catch_unwind)]
     pub fn emit_crank_hashes(&self) -> Result<CrankHashes, JsErr> {
-        with_store(&self.shared, |s| s.emit_crank_hashes())
-            .map(|h| CrankHashes { crankhash: h.crankhash, activityhash: h.activityhash })
+        with_store(&self.shared, |s| s.emit_crank_hashes()).map(|h| CrankHashes {
+            crankhash: h.crankhash,
+            activityhash: h.activityhash,
+        })
     }
 
     /// The stored activity hash, or `''` before the first `emitCrankHashes()`.
@@ -147,43 +186,85 @@ impl KernelStore {
     /// callback throws, nothing is committed and the transaction stays open.
     #[napi(catch_unwind)]
     pub fn commit(&self, env: Env) -> Result<(), JsErr> {
-        let callback = &self.export_callback;
-        with_store(&self.shared, |s| s.commit(&mut |rows| deliver(&env, callback, rows)))
+        self.delivering(&env, |s, deliver| s.commit(deliver))
     }
 
     /// Closes the database, abandoning any uncommitted writes. Every later call on this
     /// store or its facets fails with `ERR_CLOSED`.
     #[napi(catch_unwind)]
     pub fn close(&self) -> Result<(), JsErr> {
-        let store = self.shared.try_borrow_mut().map_err(|_| reentrant())?.take().ok_or_else(closed)?;
+        let store = self
+            .shared
+            .try_borrow_mut()
+            .map_err(|_| reentrant())?
+            .take()
+            .ok_or_else(closed)?;
         store.close().map_err(to_js)
     }
 
     /// Whether `close()` has been called.
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.shared.try_borrow().map(|s| s.is_none()).unwrap_or(false)
+        self.shared
+            .try_borrow()
+            .map(|s| s.is_none())
+            .unwrap_or(false)
     }
 
     /// The database file's path, or `null` for an in-memory store.
     #[napi(getter, catch_unwind)]
     pub fn db_path(&self) -> Result<Option<String>, JsErr> {
-        with_store(&self.shared, |s| Ok(s.db_path().map(|p| p.to_string_lossy().into_owned())))
+        with_store(&self.shared, |s| {
+            Ok(s.db_path().map(|p| p.to_string_lossy().into_owned()))
+        })
     }
 
     /// Every kvStore entry (all namespaces) in key order, as the open transaction sees them.
-    #[napi(catch_unwind)]
-    pub fn dump_kv(&self) -> Result<Vec<(String, String)>, JsErr> {
-        with_store(&self.shared, |s| s.kv_entries())
+    #[napi(catch_unwind, ts_return_type = "Array<[string, string]>")]
+    pub fn dump_kv(&self) -> Result<Vec<(JsText, JsText)>, JsErr> {
+        with_store(&self.shared, |s| s.kv_entries()).map(|entries| {
+            entries
+                .into_iter()
+                .map(|(k, v)| (JsText(k), JsText(v)))
+                .collect()
+        })
     }
 }
 
-fn deliver(env: &Env, callback: &Option<ExportCallback>, rows: ExportRows) -> kernel_store::Result<()> {
-    let Some(callback) = callback else {
-        return Ok(());
-    };
-    callback
-        .borrow_back(env)
-        .and_then(|f| f.call(rows))
-        .map_err(|_| kernel_store::Error::ExportCallback)
+impl KernelStore {
+    /// Runs a store call that may hand rows to the export callback. If the callback throws,
+    /// its own exception is what the caller sees.
+    fn delivering(
+        &self,
+        env: &Env,
+        call: impl FnOnce(
+            &mut kernel_store::KernelStore,
+            &mut dyn FnMut(Vec<kernel_store::ExportRow>) -> kernel_store::Result<()>,
+        ) -> kernel_store::Result<()>,
+    ) -> Result<(), JsErr> {
+        let mut thrown: Option<napi::Error> = None;
+        let result = with_store(&self.shared, |s| {
+            call(s, &mut |rows| {
+                let Some(callback) = &self.export_callback else {
+                    return Ok(());
+                };
+                let rows: ExportRows = rows
+                    .into_iter()
+                    .map(|(k, v)| (JsText(k), v.map(JsText)))
+                    .collect();
+                callback
+                    .borrow_back(env)
+                    .and_then(|f| f.call(rows))
+                    .map_err(|e| {
+                        thrown = Some(e);
+                        kernel_store::Error::ExportCallback
+                    })
+            })
+        });
+        if let (Err(_), Some(error)) = (&result, thrown) {
+            unsafe { napi::bindgen_prelude::JsError::from(error).throw_into(env.raw()) };
+            return Err(JsErr::new(pending(), String::new()));
+        }
+        result
+    }
 }

@@ -1,12 +1,12 @@
 //! `KvStore`: one facet (kernel, host or internal) of a `KernelStore`'s kvStore, with
 //! swing-store's `has/get/getNextKey/set/delete` and messages.
 
-use napi::bindgen_prelude::{Either, Undefined};
+use napi::bindgen_prelude::{Either, Env, Undefined};
 use napi_derive::napi;
 
-use crate::args::{Key, PreviousKey, Value};
+use crate::args::{JsText, KeyBytes, LateString};
 use crate::errors::JsErr;
-use crate::kernel_store::{with_store, Shared};
+use crate::kernel_store::{with_store, with_store_typed, Shared};
 
 /// A kvStore facet. Misses are `undefined`, never `null`.
 #[napi]
@@ -21,9 +21,9 @@ impl KvStore {
     }
 }
 
-fn or_undefined(value: Option<String>) -> Either<String, Undefined> {
+fn or_undefined(value: Option<Vec<u8>>) -> Either<JsText, Undefined> {
     match value {
-        Some(v) => Either::A(v),
+        Some(v) => Either::A(JsText(v)),
         None => Either::B(()),
     }
 }
@@ -32,39 +32,54 @@ fn or_undefined(value: Option<String>) -> Either<String, Undefined> {
 impl KvStore {
     /// Whether `key` has a value (`''` counts).
     #[napi(catch_unwind)]
-    pub fn has(&self, #[napi(ts_arg_type = "string")] key: Key) -> Result<bool, JsErr> {
+    pub fn has(&self, #[napi(ts_arg_type = "string")] key: KeyBytes) -> Result<bool, JsErr> {
         with_store(&self.shared, |s| s.kv_has(&key.0))
     }
 
     /// The value stored under `key`, or `undefined`.
-    #[napi(catch_unwind)]
-    pub fn get(&self, #[napi(ts_arg_type = "string")] key: Key) -> Result<Either<String, Undefined>, JsErr> {
-        with_store(&self.shared, |s| s.kv_get(&key.0).map(|v| v.map(str::to_owned))).map(or_undefined)
+    #[napi(catch_unwind, ts_return_type = "string | undefined")]
+    pub fn get(
+        &self,
+        #[napi(ts_arg_type = "string")] key: KeyBytes,
+    ) -> Result<Either<JsText, Undefined>, JsErr> {
+        with_store(&self.shared, |s| {
+            s.kv_get(&key.0).map(|v| v.map(<[u8]>::to_vec))
+        })
+        .map(or_undefined)
     }
 
     /// The smallest key strictly greater than `previousKey` in UTF-8 byte order, or
     /// `undefined`; pass `''` to start at the first key.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, ts_return_type = "string | undefined")]
     pub fn get_next_key(
         &self,
-        #[napi(ts_arg_type = "string")] previous_key: PreviousKey,
-    ) -> Result<Either<String, Undefined>, JsErr> {
-        with_store(&self.shared, |s| s.kv_next_key(&previous_key.0)).map(or_undefined)
+        env: Env,
+        #[napi(ts_arg_type = "string")] previous_key: LateString,
+    ) -> Result<Either<JsText, Undefined>, JsErr> {
+        with_store_typed(&env, &self.shared, |s| {
+            s.kv_next_key(previous_key.require("previousKey")?)
+        })
+        .map(or_undefined)
     }
 
-    /// Stores `value` under `key`. A third argument (swing-store's unused `bypassHash`) is ignored.
+    /// Stores `value` under `key`. The namespace is checked before the value's type, as in
+    /// swing-store. A third argument (swing-store's unused `bypassHash`) is ignored.
     #[napi(catch_unwind)]
     pub fn set(
         &self,
-        #[napi(ts_arg_type = "string")] key: Key,
-        #[napi(ts_arg_type = "string")] value: Value,
+        env: Env,
+        #[napi(ts_arg_type = "string")] key: KeyBytes,
+        #[napi(ts_arg_type = "string")] value: LateString,
     ) -> Result<(), JsErr> {
-        with_store(&self.shared, |s| s.kv_set(self.facet, &key.0, &value.0))
+        with_store_typed(&env, &self.shared, |s| {
+            self.facet.check_writable(&key.0)?;
+            s.kv_set(self.facet, &key.0, value.require("value")?)
+        })
     }
 
     /// Deletes `key` (deleting an absent key is allowed and still hashed by the kernel facet).
     #[napi(catch_unwind)]
-    pub fn delete(&self, #[napi(ts_arg_type = "string")] key: Key) -> Result<(), JsErr> {
+    pub fn delete(&self, #[napi(ts_arg_type = "string")] key: KeyBytes) -> Result<(), JsErr> {
         with_store(&self.shared, |s| s.kv_delete(self.facet, &key.0))
     }
 }

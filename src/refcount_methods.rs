@@ -26,7 +26,10 @@ pub struct RefCounts {
 /// A JS number that must be an integer count, checked before any write.
 fn count(value: f64, name: &str) -> Result<i128, JsErr> {
     if value.fract() != 0.0 || !value.is_finite() || value.abs() > 9_007_199_254_740_991.0 {
-        return Err(JsErr::new("ERR_INVALID_ARG_VALUE", format!("{name} must be an integer, not {value}")));
+        return Err(JsErr::new(
+            "ERR_INVALID_ARG_VALUE",
+            format!("{name} must be an integer, not {value}"),
+        ));
     }
     Ok(value as i128)
 }
@@ -46,7 +49,9 @@ impl KernelStore {
     ) -> Result<(), JsErr> {
         let options = options.map(|o| o.0).unwrap_or_default();
         let tag = tag.map_or_else(|| "undefined".to_owned(), |t| t.0);
-        with_store(&self.shared, |s| s.increment_ref_count(&kref.0, &tag, options))
+        with_store(&self.shared, |s| {
+            s.increment_ref_count(&kref.0, &tag, options)
+        })
     }
 
     /// The kernel's `decrementRefCount`: refuses to go below zero; krefs whose count reaches
@@ -61,12 +66,17 @@ impl KernelStore {
     ) -> Result<bool, JsErr> {
         let options = options.map(|o| o.0).unwrap_or_default();
         let tag = tag.map_or_else(|| "undefined".to_owned(), |t| t.0);
-        with_store(&self.shared, |s| s.decrement_ref_count(&kref.0, &tag, options))
+        with_store(&self.shared, |s| {
+            s.decrement_ref_count(&kref.0, &tag, options)
+        })
     }
 
     /// `koNN.refCount` as the kernel reads it: a missing key reads `0,0` with `exists: false`.
     #[napi(catch_unwind)]
-    pub fn get_object_ref_count(&self, #[napi(ts_arg_type = "string")] kref: Kref) -> Result<ObjectRefCount, JsErr> {
+    pub fn get_object_ref_count(
+        &self,
+        #[napi(ts_arg_type = "string")] kref: Kref,
+    ) -> Result<ObjectRefCount, JsErr> {
         with_store(&self.shared, |s| s.get_object_ref_count(&kref.0)).map(|c| ObjectRefCount {
             exists: c.exists,
             reachable: c.reachable as f64,
@@ -84,18 +94,26 @@ impl KernelStore {
     ) -> Result<(), JsErr> {
         let reachable = count(counts.reachable, "reachable")?;
         let recognizable = count(counts.recognizable, "recognizable")?;
-        with_store(&self.shared, |s| s.set_object_ref_count(&kref.0, reachable, recognizable))
+        with_store(&self.shared, |s| {
+            s.set_object_ref_count(&kref.0, reachable, recognizable)
+        })
     }
 
     /// The kernel's `kernelObjectExists`: whether `koNN.refCount` exists.
     #[napi(catch_unwind)]
-    pub fn kernel_object_exists(&self, #[napi(ts_arg_type = "string")] kref: Kref) -> Result<bool, JsErr> {
+    pub fn kernel_object_exists(
+        &self,
+        #[napi(ts_arg_type = "string")] kref: Kref,
+    ) -> Result<bool, JsErr> {
         with_store(&self.shared, |s| s.kernel_object_exists(&kref.0))
     }
 
     /// The kernel's `addMaybeFreeKref` (objects only).
     #[napi(catch_unwind)]
-    pub fn add_maybe_free_kref(&self, #[napi(ts_arg_type = "string")] kref: Kref) -> Result<(), JsErr> {
+    pub fn add_maybe_free_kref(
+        &self,
+        #[napi(ts_arg_type = "string")] kref: Kref,
+    ) -> Result<(), JsErr> {
         with_store(&self.shared, |s| s.add_maybe_free_kref(&kref.0))
     }
 

@@ -16,7 +16,10 @@ pub struct CapDataJs {
 
 impl From<kernel_store::CapData> for CapDataJs {
     fn from(c: kernel_store::CapData) -> Self {
-        CapDataJs { body: c.body, slots: c.slots }
+        CapDataJs {
+            body: c.body,
+            slots: c.slots,
+        }
     }
 }
 
@@ -53,16 +56,29 @@ fn to_js_plan(plan: kernel_store::UpgradePlan) -> Result<UpgradePlan, JsErr> {
         .eligible
         .into_iter()
         .map(|v| {
-            let source = serde_json::from_str(&v.source).unwrap_or(serde_json::Value::String(v.source));
-            EligibleVat { vat_id: v.vat_id, name: v.name, source, vat_parameters: v.vat_parameters.into() }
+            let source =
+                serde_json::from_str(&v.source).unwrap_or(serde_json::Value::String(v.source));
+            EligibleVat {
+                vat_id: v.vat_id,
+                name: v.name,
+                source,
+                vat_parameters: v.vat_parameters.into(),
+            }
         })
         .collect();
     let ineligible = plan
         .ineligible
         .into_iter()
-        .map(|v| IneligibleVat { vat_id: v.vat_id, name: v.name, reason: v.reason })
+        .map(|v| IneligibleVat {
+            vat_id: v.vat_id,
+            name: v.name,
+            reason: v.reason,
+        })
         .collect();
-    Ok(UpgradePlan { eligible, ineligible })
+    Ok(UpgradePlan {
+        eligible,
+        ineligible,
+    })
 }
 
 #[napi]
@@ -76,7 +92,9 @@ impl KernelStore {
         #[napi(ts_arg_type = "string")] vat_id: VatId,
         #[napi(ts_arg_type = "CapData")] vat_parameters: CapDataArg,
     ) -> Result<(), JsErr> {
-        with_store(&self.shared, |s| s.set_vat_parameters(&vat_id.0, &vat_parameters.0))
+        with_store(&self.shared, |s| {
+            s.set_vat_parameters(&vat_id.0, &vat_parameters.0)
+        })
     }
 
     /// The vatKeeper's `getVatParameters`: the retained copy, or `undefined` for a vat that
@@ -86,7 +104,8 @@ impl KernelStore {
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
     ) -> Result<Option<CapDataJs>, JsErr> {
-        with_store(&self.shared, |s| s.get_vat_parameters(&vat_id.0)).map(|c| c.map(CapDataJs::from))
+        with_store(&self.shared, |s| s.get_vat_parameters(&vat_id.0))
+            .map(|c| c.map(CapDataJs::from))
     }
 
     /// `createVat(bundleCap, { vatParameters })` for a vat the kernel has recorded
@@ -99,7 +118,10 @@ impl KernelStore {
         #[napi(ts_arg_type = "{ vatParameters?: CapData }")] options: Option<VatOptionsArg>,
     ) -> Result<CapDataJs, JsErr> {
         let vat_parameters = options.and_then(|o| o.0);
-        with_store(&self.shared, |s| s.create_vat(&vat_id.0, vat_parameters.as_ref())).map(CapDataJs::from)
+        with_store(&self.shared, |s| {
+            s.create_vat(&vat_id.0, vat_parameters.as_ref())
+        })
+        .map(CapDataJs::from)
     }
 
     /// `adminNode.upgrade(bundleCap, { vatParameters })`: with `vatParameters`, swaps the
@@ -113,14 +135,20 @@ impl KernelStore {
         #[napi(ts_arg_type = "{ vatParameters?: CapData }")] options: Option<VatOptionsArg>,
     ) -> Result<CapDataJs, JsErr> {
         let vat_parameters = options.and_then(|o| o.0);
-        with_store(&self.shared, |s| s.upgrade_vat(&vat_id.0, vat_parameters.as_ref())).map(CapDataJs::from)
+        with_store(&self.shared, |s| {
+            s.upgrade_vat(&vat_id.0, vat_parameters.as_ref())
+        })
+        .map(CapDataJs::from)
     }
 
     /// Releases a terminating (still live) vat's retained vatParameters: decrements every
     /// slot (those reaching zero join the maybe-free set) and deletes the copy. Returns what
     /// was released, or `undefined` if the vat had none.
     #[napi(catch_unwind)]
-    pub fn terminate_vat(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<Option<CapDataJs>, JsErr> {
+    pub fn terminate_vat(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+    ) -> Result<Option<CapDataJs>, JsErr> {
         with_store(&self.shared, |s| s.terminate_vat(&vat_id.0)).map(|c| c.map(CapDataJs::from))
     }
 

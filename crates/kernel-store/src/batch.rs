@@ -18,7 +18,7 @@ impl Batch {
         if let Some((_, write)) = self.writes.iter().rev().find(|(k, _)| k == key) {
             return Ok(write.clone());
         }
-        Ok(store.kv_get(key)?.map(str::to_owned))
+        store.get_text(key)
     }
 
     pub fn set(&mut self, key: String, value: String) {
@@ -41,7 +41,7 @@ impl KernelStore {
         if !batch.writes.is_empty() {
             self.ensure_txn()?;
             for (key, write) in &batch.writes {
-                self.kernel_write(key, write.as_deref());
+                self.kernel_write(key.as_bytes(), write.as_deref().map(str::as_bytes));
             }
         }
         self.maybe_free.extend(batch.maybe_free);

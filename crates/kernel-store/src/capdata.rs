@@ -15,7 +15,10 @@ pub struct CapData {
 impl CapData {
     /// What `kser(undefined)` produces: the kernel's vatParameters when none were given.
     pub fn undefined() -> CapData {
-        CapData { body: "#\"#undefined\"".to_owned(), slots: Vec::new() }
+        CapData {
+            body: "#\"#undefined\"".to_owned(),
+            slots: Vec::new(),
+        }
     }
 
     /// Refuses slots that are not object or device krefs (promises are forbidden in
@@ -23,11 +26,16 @@ impl CapData {
     pub fn validate_as_vat_parameters(&self) -> Result<()> {
         for slot in &self.slots {
             match KrefKind::parse(slot) {
-                Ok(KrefKind::Promise) => return Err(Error::PromiseInVatParameters { slot: slot.clone() }),
+                Ok(KrefKind::Promise) => {
+                    return Err(Error::PromiseInVatParameters { slot: slot.clone() })
+                }
                 Ok(_) => {}
                 Err(_) => {
                     return Err(Error::InvalidCapData {
-                        message: format!("vatParameters.slots must hold krefs (koNN or kdNN), not {}", quote(slot)),
+                        message: format!(
+                            "vatParameters.slots must hold krefs (koNN or kdNN), not {}",
+                            quote(slot)
+                        ),
                     })
                 }
             }
@@ -82,9 +90,10 @@ impl CapData {
         };
         let value: serde_json::Value = serde_json::from_str(json).map_err(|_| corrupt())?;
         match value.get("slots") {
-            Some(serde_json::Value::Array(slots)) => {
-                slots.iter().map(|s| s.as_str().map(str::to_owned).ok_or_else(corrupt)).collect()
-            }
+            Some(serde_json::Value::Array(slots)) => slots
+                .iter()
+                .map(|s| s.as_str().map(str::to_owned).ok_or_else(corrupt))
+                .collect(),
             _ => Err(corrupt()),
         }
     }
@@ -104,20 +113,41 @@ mod tests {
             cd.to_json(),
             r##"{"body":"#{\"marker\":\"$0.Alleged: marker\",\"number\":1}","slots":["ko26"]}"##
         );
-        assert_eq!(CapData::undefined().to_json(), r##"{"body":"#\"#undefined\"","slots":[]}"##);
+        assert_eq!(
+            CapData::undefined().to_json(),
+            r##"{"body":"#\"#undefined\"","slots":[]}"##
+        );
     }
 
     #[test]
     fn round_trips_through_stored_json() {
-        let cd = CapData { body: "#[\"€\\n\"]".to_owned(), slots: vec!["ko1".into(), "kd30".into()] };
-        assert_eq!(CapData::from_stored_json("v1.vatParameters", &cd.to_json()).unwrap(), cd);
+        let cd = CapData {
+            body: "#[\"€\\n\"]".to_owned(),
+            slots: vec!["ko1".into(), "kd30".into()],
+        };
+        assert_eq!(
+            CapData::from_stored_json("v1.vatParameters", &cd.to_json()).unwrap(),
+            cd
+        );
     }
 
     #[test]
     fn refuses_promises_and_non_krefs_in_vat_parameters() {
-        let with = |slot: &str| CapData { body: "#0".into(), slots: vec![slot.to_owned()] };
-        assert_eq!(with("kp40").validate_as_vat_parameters().unwrap_err().code(), "ERR_PROMISE_IN_VATPARAMETERS");
-        assert_eq!(with("o+1").validate_as_vat_parameters().unwrap_err().code(), "ERR_INVALID_CAPDATA");
+        let with = |slot: &str| CapData {
+            body: "#0".into(),
+            slots: vec![slot.to_owned()],
+        };
+        assert_eq!(
+            with("kp40")
+                .validate_as_vat_parameters()
+                .unwrap_err()
+                .code(),
+            "ERR_PROMISE_IN_VATPARAMETERS"
+        );
+        assert_eq!(
+            with("o+1").validate_as_vat_parameters().unwrap_err().code(),
+            "ERR_INVALID_CAPDATA"
+        );
         assert!(with("kd30").validate_as_vat_parameters().is_ok());
     }
 
@@ -126,6 +156,9 @@ mod tests {
         let err = CapData::from_stored_json("v3.vatParameters", "not json").unwrap_err();
         assert_eq!(err.code(), "ERR_CORRUPT_VALUE");
         assert!(err.to_string().contains("\"v3.vatParameters\""));
-        assert_eq!(CapData::stored_slots("k", r#"{"slots":["ko1"]}"#).unwrap(), ["ko1"]);
+        assert_eq!(
+            CapData::stored_slots("k", r#"{"slots":["ko1"]}"#).unwrap(),
+            ["ko1"]
+        );
     }
 }

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::hex;
+use crate::wtf8;
 use crate::{ExportRow, KernelStore};
 
 /// What `emitCrankHashes()` returns.
@@ -17,7 +18,8 @@ pub struct CrankHashes {
 }
 
 struct Savepoint {
-    name: String,
+    /// The caller's label, as WTF-8 so labels compare as the JS strings they were.
+    name: Vec<u8>,
     kv_mark: usize,
     exports_mark: Option<usize>,
 }
@@ -31,16 +33,18 @@ pub(crate) struct CrankState {
 
 impl CrankState {
     /// Feeds one kernel-facet consensus write to the crank hasher.
-    pub(crate) fn hash_set(&mut self, key: &str, value: &str) {
-        for part in ["add\n", key, "\n", value, "\n"] {
-            self.hasher.update(part.as_bytes());
-        }
+    pub(crate) fn hash_set(&mut self, key: &[u8], value: &[u8]) {
+        self.hasher.update(b"add\n");
+        self.hasher.update(wtf8::for_hash(key));
+        self.hasher.update(b"\n");
+        self.hasher.update(wtf8::for_hash(value));
+        self.hasher.update(b"\n");
     }
 
-    pub(crate) fn hash_delete(&mut self, key: &str) {
-        for part in ["delete\n", key, "\n"] {
-            self.hasher.update(part.as_bytes());
-        }
+    pub(crate) fn hash_delete(&mut self, key: &[u8]) {
+        self.hasher.update(b"delete\n");
+        self.hasher.update(wtf8::for_hash(key));
+        self.hasher.update(b"\n");
     }
 }
 
@@ -51,10 +55,26 @@ impl KernelStore {
         self.crank.in_crank
     }
 
+    /// swing-store's `<operation> outside of crank` check, which it makes before any other.
+    pub fn require_crank(&self, operation: &'static str) -> Result<()> {
+        if self.crank.in_crank {
+            return Ok(());
+        }
+        Err(Error::CrankState {
+            message: match operation {
+                "establishCrankSavepoint" => "establishCrankSavepoint outside of crank",
+                "rollbackCrank" => "rollbackCrank outside of crank",
+                _ => "endCrank outside of crank",
+            },
+        })
+    }
+
     /// Starts a crank, resetting the crank hasher.
     pub fn start_crank(&mut self) -> Result<()> {
         if self.crank.in_crank {
-            return Err(Error::CrankState { message: "startCrank while already in a crank" });
+            return Err(Error::CrankState {
+                message: "startCrank while already in a crank",
+            });
         }
         self.crank.in_crank = true;
         self.crank.hasher = Sha256::new();
@@ -62,10 +82,9 @@ impl KernelStore {
     }
 
     /// Establishes savepoint `t<n>` for `name` (names may repeat; only the label is the caller's).
-    pub fn establish_crank_savepoint(&mut self, name: &str) -> Result<()> {
-        if !self.crank.in_crank {
-            return Err(Error::CrankState { message: "establishCrankSavepoint outside of crank" });
-        }
+    pub fn establish_crank_savepoint(&mut self, name: impl AsRef<[u8]>) -> Result<()> {
+        let name = name.as_ref();
+        self.require_crank("establishCrankSavepoint")?;
         let ordinal = self.crank.savepoints.len();
         self.ensure_txn()?;
         self.conn
@@ -73,18 +92,23 @@ impl KernelStore {
             .map_err(Error::sqlite("establishCrankSavepoint"))?;
         let kv_mark = self.kv.overlay_mut().mark();
         let exports_mark = self.exports.as_mut().map(|e| e.mark());
-        self.crank.savepoints.push(Savepoint { name: name.to_owned(), kv_mark, exports_mark });
+        self.crank.savepoints.push(Savepoint {
+            name: name.to_vec(),
+            kv_mark,
+            exports_mark,
+        });
         Ok(())
     }
 
     /// Rolls back to the oldest savepoint called `name`, dropping it and all later ones.
     /// The crank hasher keeps the rolled-back writes, as swing-store's does.
-    pub fn rollback_crank(&mut self, name: &str) -> Result<()> {
-        if !self.crank.in_crank {
-            return Err(Error::CrankState { message: "rollbackCrank outside of crank" });
-        }
+    pub fn rollback_crank(&mut self, name: impl AsRef<[u8]>) -> Result<()> {
+        let name = name.as_ref();
+        self.require_crank("rollbackCrank")?;
         let Some(ordinal) = self.crank.savepoints.iter().position(|s| s.name == name) else {
-            return Err(Error::NoSuchSavepoint { name: name.to_owned() });
+            return Err(Error::NoSuchSavepoint {
+                name: name.to_vec(),
+            });
         };
         self.conn
             .execute_batch(&format!("ROLLBACK TO SAVEPOINT t{ordinal}"))
@@ -100,12 +124,15 @@ impl KernelStore {
     }
 
     /// Ends the crank: releases its savepoints and delivers the export notes. No COMMIT.
-    pub fn end_crank(&mut self, deliver: &mut dyn FnMut(Vec<ExportRow>) -> Result<()>) -> Result<()> {
-        if !self.crank.in_crank {
-            return Err(Error::CrankState { message: "endCrank outside of crank" });
-        }
+    pub fn end_crank(
+        &mut self,
+        deliver: &mut dyn FnMut(Vec<ExportRow>) -> Result<()>,
+    ) -> Result<()> {
+        self.require_crank("endCrank")?;
         if !self.crank.savepoints.is_empty() {
-            self.conn.execute_batch("RELEASE SAVEPOINT t0").map_err(Error::sqlite("endCrank"))?;
+            self.conn
+                .execute_batch("RELEASE SAVEPOINT t0")
+                .map_err(Error::sqlite("endCrank"))?;
             self.crank.savepoints.clear();
             self.kv.overlay_mut().set_marks(0);
         }
@@ -121,13 +148,23 @@ impl KernelStore {
         let old = self.get_activityhash()?;
         let activityhash = hex::sha256_hex(&format!("activityhash\n{old}\n{crankhash}\n"));
         self.ensure_txn()?;
-        self.kv.put(ACTIVITYHASH_KEY, Some(activityhash.clone()));
-        self.note_kv_export(ACTIVITYHASH_KEY, Some(&activityhash));
-        Ok(CrankHashes { crankhash, activityhash })
+        self.kv.put(
+            ACTIVITYHASH_KEY.as_bytes(),
+            Some(activityhash.clone().into_bytes()),
+        );
+        self.note_kv_export(ACTIVITYHASH_KEY.as_bytes(), Some(activityhash.as_bytes()));
+        Ok(CrankHashes {
+            crankhash,
+            activityhash,
+        })
     }
 
-    /// The stored activity hash, or `""` before the first emit.
+    /// The stored activity hash, or `""` before the first emit. Read as JS reads any value:
+    /// bytes that are not UTF-8 decode to U+FFFD (a kernel could have overwritten the key).
     pub fn get_activityhash(&mut self) -> Result<String> {
-        Ok(self.kv.get(&self.conn, ACTIVITYHASH_KEY)?.unwrap_or("").to_owned())
+        Ok(self
+            .kv_get(ACTIVITYHASH_KEY)?
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default())
     }
 }

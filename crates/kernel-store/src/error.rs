@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::json::quote;
+use crate::json::{quote, quote_wtf8};
 
 #[derive(Debug)]
 pub enum Error {
@@ -19,29 +19,48 @@ pub enum Error {
     /// A crank method called in the wrong crank state; the message is swing-store's.
     CrankState { message: &'static str },
     /// `rollbackCrank(name)` with no savepoint of that name.
-    NoSuchSavepoint { name: String },
+    NoSuchSavepoint { name: Vec<u8> },
     /// Any call after `close()`.
     Closed,
     /// Writing to a store opened read-only.
     ReadOnly,
     /// The journal mode SQLite reports differs from the one asked for.
-    JournalMode { wanted: &'static str, actual: String },
+    JournalMode {
+        wanted: &'static str,
+        actual: String,
+    },
     /// The database file is not one this store can use.
     NotASwingStore { message: String },
     /// A kref that is not `ko<N>`, `kp<N>` or `kd<N>`.
     InvalidKref { kref: String },
     /// `incrementRefCount('')` / `decrementRefCount('')`.
-    EmptyKref { operation: &'static str, tag: String },
+    EmptyKref {
+        operation: &'static str,
+        tag: String,
+    },
     /// A key the kernel requires is absent (swing-store's `getRequired`).
     MissingKey { key: String },
     /// A promise decrement at zero.
     PromiseUnderflow { kref: String, tag: String },
     /// An object count that would go negative.
-    ObjectUnderflow { kref: String, reachable: i128, recognizable: i128 },
+    ObjectUnderflow {
+        kref: String,
+        reachable: i128,
+        recognizable: i128,
+    },
     /// reachable > recognizable, read (`get`) or about to be written (`set`).
-    RefMismatch { when: &'static str, kref: String, reachable: i128, recognizable: i128 },
+    RefMismatch {
+        when: &'static str,
+        kref: String,
+        reachable: i128,
+        recognizable: i128,
+    },
     /// A stored value that does not have the shape the kernel writes.
-    CorruptValue { key: String, expected: &'static str, found: String },
+    CorruptValue {
+        key: String,
+        expected: &'static str,
+        found: String,
+    },
     /// vatParameters that are not `{ body: string, slots: string[] }` of object krefs.
     InvalidCapData { message: String },
     /// A promise kref in vatParameters (the kernel forbids them).
@@ -55,7 +74,10 @@ pub enum Error {
     /// The host's export callback threw; the host's own exception is what propagates.
     ExportCallback,
     /// An error from SQLite itself, with the operation that hit it.
-    Sqlite { context: &'static str, source: rusqlite::Error },
+    Sqlite {
+        context: &'static str,
+        source: rusqlite::Error,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -77,7 +99,9 @@ impl Error {
             Error::ExportCallback => "ERR_EXPORT_CALLBACK",
             Error::InvalidKref { .. } | Error::EmptyKref { .. } => "ERR_INVALID_KREF",
             Error::MissingKey { .. } => "ERR_MISSING_KEY",
-            Error::PromiseUnderflow { .. } | Error::ObjectUnderflow { .. } => "ERR_REFCOUNT_UNDERFLOW",
+            Error::PromiseUnderflow { .. } | Error::ObjectUnderflow { .. } => {
+                "ERR_REFCOUNT_UNDERFLOW"
+            }
             Error::RefMismatch { .. } => "ERR_REFCOUNT_MISMATCH",
             Error::CorruptValue { .. } => "ERR_CORRUPT_VALUE",
             Error::InvalidCapData { .. } => "ERR_INVALID_CAPDATA",
@@ -86,12 +110,10 @@ impl Error {
             Error::VatTerminated { .. } => "ERR_VAT_TERMINATED",
             Error::NoRetainedVatParameters { .. } => "ERR_NO_RETAINED_VATPARAMETERS",
             Error::Sqlite { source, .. } => match source.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
-                    "ERR_STORE_BUSY"
-                }
-                Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
-                    "ERR_CORRUPT"
-                }
+                Some(rusqlite::ErrorCode::DatabaseBusy)
+                | Some(rusqlite::ErrorCode::DatabaseLocked) => "ERR_STORE_BUSY",
+                Some(rusqlite::ErrorCode::NotADatabase)
+                | Some(rusqlite::ErrorCode::DatabaseCorrupt) => "ERR_CORRUPT",
                 _ => "ERR_SQLITE",
             },
         }
@@ -114,7 +136,7 @@ impl fmt::Display for Error {
             Error::HostKeyRefused => f.write_str("kernelKVStore refuses host keys"),
             Error::HostKeyRequired => f.write_str("hostKVStore requires host keys"),
             Error::CrankState { message } => f.write_str(message),
-            Error::NoSuchSavepoint { name } => write!(f, "no such savepoint as \"{}\"", quote(name)),
+            Error::NoSuchSavepoint { name } => write!(f, "no such savepoint as \"{}\"", quote_wtf8(name)),
             Error::Closed => f.write_str("db not initialized"),
             Error::ReadOnly => f.write_str("attempt to write a readonly database"),
             Error::JournalMode { wanted, actual } => {
@@ -150,7 +172,8 @@ impl fmt::Display for Error {
                 "vat {} has no retained vatParameters (created before retention existed): pass options.vatParameters to upgrade it",
                 quote(vat_id)
             ),
-            Error::Sqlite { context, source } => write!(f, "{context}: {source}"),
+            // SQLite's own message, as swing-store surfaces it; `context` is kept for Debug.
+            Error::Sqlite { source, .. } => write!(f, "{source}"),
         }
     }
 }

@@ -14,8 +14,9 @@ pub enum Facet {
 }
 
 impl Facet {
-    fn check_writable(self, key_type: KeyType) -> Result<()> {
-        match (self, key_type) {
+    /// swing-store's namespace check, which it makes before looking at the value.
+    pub fn check_writable(self, key: &[u8]) -> Result<()> {
+        match (self, KeyType::of(key)) {
             (Facet::Kernel, KeyType::Host) => Err(Error::HostKeyRefused),
             (Facet::Host, KeyType::Consensus | KeyType::Local) => Err(Error::HostKeyRequired),
             _ => Ok(()),
@@ -24,42 +25,64 @@ impl Facet {
 }
 
 impl KernelStore {
-    pub fn kv_get(&mut self, key: &str) -> Result<Option<&str>> {
-        self.kv.get(&self.conn, key)
+    pub fn kv_get(&mut self, key: impl AsRef<[u8]>) -> Result<Option<&[u8]>> {
+        self.sync_with_other_writers()?;
+        self.kv.get(&self.conn, key.as_ref())
     }
 
-    pub fn kv_has(&mut self, key: &str) -> Result<bool> {
-        Ok(self.kv.get(&self.conn, key)?.is_some())
+    pub fn kv_has(&mut self, key: impl AsRef<[u8]>) -> Result<bool> {
+        Ok(self.kv_get(key)?.is_some())
     }
 
-    /// The smallest key strictly after `previous_key`, in UTF-8 byte order.
-    pub fn kv_next_key(&mut self, previous_key: &str) -> Result<Option<String>> {
-        self.kv.next_key(&self.conn, previous_key)
+    /// The smallest key strictly after `previous_key`, in byte order.
+    pub fn kv_next_key(&mut self, previous_key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        self.sync_with_other_writers()?;
+        self.kv.next_key(&self.conn, previous_key.as_ref())
     }
 
-    pub fn kv_set(&mut self, facet: Facet, key: &str, value: &str) -> Result<()> {
-        self.write(facet, key, Some(value))
+    pub fn kv_set(
+        &mut self,
+        facet: Facet,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> Result<()> {
+        self.write(facet, key.as_ref(), Some(value.as_ref()))
     }
 
-    pub fn kv_delete(&mut self, facet: Facet, key: &str) -> Result<()> {
-        self.write(facet, key, None)
+    pub fn kv_delete(&mut self, facet: Facet, key: impl AsRef<[u8]>) -> Result<()> {
+        self.write(facet, key.as_ref(), None)
     }
 
-    fn write(&mut self, facet: Facet, key: &str, value: Option<&str>) -> Result<()> {
-        let key_type = KeyType::of(key);
-        facet.check_writable(key_type)?;
+    /// A kernel key's value as text; a value that is not UTF-8 is corrupt for the kernel's
+    /// own keys (counts, JSON), which never hold lone surrogates.
+    pub(crate) fn get_text(&mut self, key: &str) -> Result<Option<String>> {
+        match self.kv_get(key.as_bytes())? {
+            None => Ok(None),
+            Some(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => Ok(Some(text.to_owned())),
+                Err(_) => Err(Error::CorruptValue {
+                    key: key.to_owned(),
+                    expected: "UTF-8 text",
+                    found: String::from_utf8_lossy(bytes).into_owned(),
+                }),
+            },
+        }
+    }
+
+    fn write(&mut self, facet: Facet, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        facet.check_writable(key)?;
         self.ensure_txn()?;
-        match (facet, key_type) {
+        match (facet, KeyType::of(key)) {
             (Facet::Kernel, KeyType::Consensus) => self.kernel_write(key, value),
-            _ => self.kv.put(key, value.map(str::to_owned)),
+            _ => self.kv.put(key, value.map(<[u8]>::to_vec)),
         }
         self.spill_outside_cranks()
     }
 
     /// A kernel-facet consensus write inside an open transaction: stored, export-noted and
     /// crank-hashed, in swing-store's order.
-    pub(crate) fn kernel_write(&mut self, key: &str, value: Option<&str>) {
-        self.kv.put(key, value.map(str::to_owned));
+    pub(crate) fn kernel_write(&mut self, key: &[u8], value: Option<&[u8]>) {
+        self.kv.put(key, value.map(<[u8]>::to_vec));
         self.note_kv_export(key, value);
         match value {
             Some(value) => self.crank.hash_set(key, value),

@@ -6,20 +6,38 @@ pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+        push_escaped(&mut out, c);
+    }
+    out.push('"');
+    out
+}
+
+/// `JSON.stringify` of a JS string held as WTF-8: lone surrogates are escaped as `\udXXX`.
+pub fn quote_wtf8(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    for item in crate::wtf8::decode(bytes) {
+        match item {
+            Ok(c) => push_escaped(&mut out, c),
+            Err(unit) => out.push_str(&format!("\\u{unit:04x}")),
         }
     }
     out.push('"');
     out
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+        c => out.push(c),
+    }
 }
 
 #[cfg(test)]
@@ -31,5 +49,10 @@ mod tests {
         assert_eq!(quote("nope"), "\"nope\"");
         assert_eq!(quote("a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\u0001\"");
         assert_eq!(quote("€"), "\"€\"");
+    }
+
+    #[test]
+    fn escapes_lone_surrogates_like_json_stringify() {
+        assert_eq!(super::quote_wtf8(b"\xED\xA0\x80x"), "\"\\ud800x\"");
     }
 }

@@ -16,11 +16,17 @@ impl KrefKind {
             Some("ko") => KrefKind::Object,
             Some("kp") => KrefKind::Promise,
             Some("kd") => KrefKind::Device,
-            _ => return Err(Error::InvalidKref { kref: kref.to_owned() }),
+            _ => {
+                return Err(Error::InvalidKref {
+                    kref: kref.to_owned(),
+                })
+            }
         };
         let digits = &kref[2..];
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::InvalidKref { kref: kref.to_owned() });
+            return Err(Error::InvalidKref {
+                kref: kref.to_owned(),
+            });
         }
         Ok(kind)
     }
@@ -47,8 +53,14 @@ mod tests {
 
     #[test]
     fn refuses_anything_else() {
-        for bad in ["", "ko", "o+1", "ko-1", "ko1.5", "ko 1", "kx1", "KO1", "ko1a", "é"] {
-            assert_eq!(KrefKind::parse(bad).unwrap_err().code(), "ERR_INVALID_KREF", "{bad:?}");
+        for bad in [
+            "", "ko", "o+1", "ko-1", "ko1.5", "ko 1", "kx1", "KO1", "ko1a", "é",
+        ] {
+            assert_eq!(
+                KrefKind::parse(bad).unwrap_err().code(),
+                "ERR_INVALID_KREF",
+                "{bad:?}"
+            );
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The kvStore's data: a block's uncommitted writes held in an [`Overlay`] over the committed
 //! rows in SQLite, with a bounded cache of committed values and a window of committed keys for
-//! `getNextKey` scans. Nothing written between two commits is visible to another connection,
+//! `getNextKey` scans. Keys and values are bytes: what the JS side writes is WTF-8 (a lone
+//! surrogate is kept as its 3-byte sequence, as better-sqlite3 stores it), so the rows are
+//! byte-identical to swing-store's. Nothing written between two commits is visible to another connection,
 //! so holding the block in memory and writing it in the one transaction at commit leaves the
 //! database bytes exactly as swing-store would (see shared/spec/performance.md).
 
@@ -10,6 +12,31 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
 use crate::overlay::{Overlay, Write};
+
+/// Binds bytes as SQLite TEXT (not BLOB), as better-sqlite3 binds a JS string.
+struct Text<'a>(&'a [u8]);
+
+impl rusqlite::ToSql for Text<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(
+            rusqlite::types::ValueRef::Text(self.0),
+        ))
+    }
+}
+
+/// A TEXT column's bytes, exactly as stored.
+fn text_column(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Vec<u8>> {
+    match row.get_ref(idx)? {
+        rusqlite::types::ValueRef::Text(bytes) | rusqlite::types::ValueRef::Blob(bytes) => {
+            Ok(bytes.to_vec())
+        }
+        other => Err(rusqlite::Error::InvalidColumnType(
+            idx,
+            "kvStore".into(),
+            other.data_type(),
+        )),
+    }
+}
 
 /// The three key namespaces of swing-store's `getKeyType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,10 +50,10 @@ pub enum KeyType {
 }
 
 impl KeyType {
-    pub fn of(key: &str) -> KeyType {
-        if key.starts_with("local.") {
+    pub fn of(key: &[u8]) -> KeyType {
+        if key.starts_with(b"local.") {
             KeyType::Local
-        } else if key.starts_with("host.") {
+        } else if key.starts_with(b"host.") {
             KeyType::Host
         } else {
             KeyType::Consensus
@@ -52,27 +79,27 @@ const SCAN_WINDOW_MAX: usize = 256;
 /// The committed keys strictly after `after`, in order; `complete` when no key follows the last.
 #[derive(Debug)]
 struct ScanWindow {
-    after: String,
-    keys: Vec<String>,
+    after: Vec<u8>,
+    keys: Vec<Vec<u8>>,
     complete: bool,
 }
 
 impl ScanWindow {
     /// Whether `prev` walks off the end of this window: the scan continues, so fetch more.
-    fn continued_by(&self, prev: &str) -> bool {
-        self.keys.last().is_some_and(|last| prev == last.as_str())
+    fn continued_by(&self, prev: &[u8]) -> bool {
+        self.keys.last().is_some_and(|last| prev == last.as_slice())
     }
 }
 
 impl ScanWindow {
     /// The first committed key after `prev`, if this window can tell.
-    fn answer(&self, prev: &str) -> Option<Option<&str>> {
-        if prev < self.after.as_str() {
+    fn answer(&self, prev: &[u8]) -> Option<Option<&[u8]>> {
+        if prev < self.after.as_slice() {
             return None;
         }
-        let idx = self.keys.partition_point(|k| k.as_str() <= prev);
+        let idx = self.keys.partition_point(|k| k.as_slice() <= prev);
         match self.keys.get(idx) {
-            Some(k) => Some(Some(k.as_str())),
+            Some(k) => Some(Some(k.as_slice())),
             None if self.complete => Some(None),
             None => None,
         }
@@ -82,64 +109,88 @@ impl ScanWindow {
 /// What SQLite holds (committed, or spilled into the open transaction), with read caches.
 #[derive(Debug, Default)]
 struct Committed {
-    values: HashMap<String, Option<String>>,
+    values: HashMap<Vec<u8>, Option<Vec<u8>>>,
     value_bytes: usize,
     window: Option<ScanWindow>,
 }
 
 impl Committed {
-    fn remember(&mut self, key: String, value: Option<String>) {
+    fn remember(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
         if self.value_bytes > VALUE_CACHE_LIMIT_BYTES {
-            self.values.clear();
-            self.value_bytes = 0;
+            self.forget();
         }
-        self.value_bytes += key.len() + value.as_ref().map_or(0, String::len);
+        self.value_bytes += key.len() + value.as_ref().map_or(0, Vec::len);
         self.values.insert(key, value);
     }
 
-    fn get(&mut self, conn: &Connection, key: &str) -> Result<Option<&str>> {
+    fn forget(&mut self) {
+        self.values.clear();
+        self.value_bytes = 0;
+        self.window = None;
+    }
+
+    fn get(&mut self, conn: &Connection, key: &[u8]) -> Result<Option<&[u8]>> {
         if !self.values.contains_key(key) {
-            let value: Option<String> = conn
+            let value: Option<Vec<u8>> = conn
                 .prepare_cached("SELECT value FROM kvStore WHERE key = ?")
-                .and_then(|mut stmt| stmt.query_row([key], |row| row.get(0)).optional())
+                .and_then(|mut stmt| {
+                    stmt.query_row([Text(key)], |row| text_column(row, 0))
+                        .optional()
+                })
                 .map_err(Error::sqlite("kvStore get"))?;
-            self.remember(key.to_owned(), value);
+            self.remember(key.to_vec(), value);
         }
         Ok(self.values.get(key).and_then(|v| v.as_deref()))
     }
 
     /// The first committed key after `prev`. Keys come from the primary-key index alone (no
     /// row lookups), a few at a time for a lone lookup and more as a scan keeps walking.
-    fn next_key(&mut self, conn: &Connection, prev: &str) -> Result<Option<&str>> {
+    fn next_key(&mut self, conn: &Connection, prev: &[u8]) -> Result<Option<&[u8]>> {
         let limit = match &self.window {
             Some(window) if window.answer(prev).is_some() => None,
-            Some(window) if window.continued_by(prev) => Some((window.keys.len() * 2).min(SCAN_WINDOW_MAX)),
+            Some(window) if window.continued_by(prev) => {
+                Some((window.keys.len() * 2).min(SCAN_WINDOW_MAX))
+            }
             _ => Some(SCAN_WINDOW_FIRST),
         };
         if let Some(limit) = limit {
-            let keys: Vec<String> = conn
+            let keys: Vec<Vec<u8>> = conn
                 .prepare_cached("SELECT key FROM kvStore WHERE key > ? ORDER BY key LIMIT ?")
-                .and_then(|mut stmt| stmt.query_map(rusqlite::params![prev, limit as i64], |row| row.get(0))?.collect())
+                .and_then(|mut stmt| {
+                    stmt.query_map(rusqlite::params![Text(prev), limit as i64], |row| {
+                        text_column(row, 0)
+                    })?
+                    .collect()
+                })
                 .map_err(Error::sqlite("kvStore getNextKey"))?;
             let complete = keys.len() < limit;
-            self.window = Some(ScanWindow { after: prev.to_owned(), keys, complete });
+            self.window = Some(ScanWindow {
+                after: prev.to_vec(),
+                keys,
+                complete,
+            });
         }
         Ok(self.window.as_ref().and_then(|w| w.answer(prev)).flatten())
     }
 
     /// Writes `writes` into SQLite (inside the caller's open transaction).
-    fn apply(&mut self, conn: &Connection, writes: &BTreeMap<String, Write>) -> Result<()> {
+    fn apply(&mut self, conn: &Connection, writes: &BTreeMap<Vec<u8>, Write>) -> Result<()> {
         let mut upsert = conn
             .prepare_cached(
                 "INSERT INTO kvStore (key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
             )
             .map_err(Error::sqlite("kvStore set"))?;
-        let mut delete =
-            conn.prepare_cached("DELETE FROM kvStore WHERE key = ?").map_err(Error::sqlite("kvStore delete"))?;
+        let mut delete = conn
+            .prepare_cached("DELETE FROM kvStore WHERE key = ?")
+            .map_err(Error::sqlite("kvStore delete"))?;
         for (key, write) in writes {
             match write {
-                Some(value) => upsert.execute([key, value]).map_err(Error::sqlite("kvStore set"))?,
-                None => delete.execute([key]).map_err(Error::sqlite("kvStore delete"))?,
+                Some(value) => upsert
+                    .execute([Text(key), Text(value)])
+                    .map_err(Error::sqlite("kvStore set"))?,
+                None => delete
+                    .execute([Text(key)])
+                    .map_err(Error::sqlite("kvStore delete"))?,
             };
         }
         Ok(())
@@ -154,7 +205,7 @@ pub struct Kv {
 }
 
 impl Kv {
-    pub fn get(&mut self, conn: &Connection, key: &str) -> Result<Option<&str>> {
+    pub fn get(&mut self, conn: &Connection, key: &[u8]) -> Result<Option<&[u8]>> {
         if let Some(write) = self.overlay.get(key) {
             return Ok(write.as_deref());
         }
@@ -162,23 +213,23 @@ impl Kv {
     }
 
     /// The smallest key strictly greater than `prev` (UTF-8 byte order), or `None`.
-    pub fn next_key(&mut self, conn: &Connection, prev: &str) -> Result<Option<String>> {
+    pub fn next_key(&mut self, conn: &Connection, prev: &[u8]) -> Result<Option<Vec<u8>>> {
         let mut after = std::borrow::Cow::Borrowed(prev);
         loop {
             let committed = self.committed.next_key(conn, &after)?;
             match self.overlay.next_after(&after) {
                 Some((key, write)) if committed.is_none_or(|c| key <= c) => {
                     if write.is_some() {
-                        return Ok(Some(key.to_owned()));
+                        return Ok(Some(key.to_vec()));
                     }
-                    after = std::borrow::Cow::Owned(key.to_owned());
+                    after = std::borrow::Cow::Owned(key.to_vec());
                 }
-                _ => return Ok(committed.map(str::to_owned)),
+                _ => return Ok(committed.map(<[u8]>::to_vec)),
             }
         }
     }
 
-    pub fn put(&mut self, key: &str, write: Write) {
+    pub fn put(&mut self, key: &[u8], write: Write) {
         self.overlay.put(key, write);
     }
 
@@ -210,11 +261,19 @@ impl Kv {
         Ok(())
     }
 
+    /// Forgets what is cached about SQLite: another connection has committed.
+    pub fn forget_committed(&mut self) {
+        self.committed.forget();
+    }
+
     /// Every entry in key order, as the current transaction sees them.
-    pub fn entries(&self, conn: &Connection) -> Result<Vec<(String, String)>> {
-        let mut merged: BTreeMap<String, String> = conn
+    pub fn entries(&self, conn: &Connection) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = conn
             .prepare("SELECT key, value FROM kvStore ORDER BY key")
-            .and_then(|mut stmt| stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect())
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| Ok((text_column(row, 0)?, text_column(row, 1)?)))?
+                    .collect()
+            })
             .map_err(Error::sqlite("kvStore dump"))?;
         for (key, write) in self.overlay.iter() {
             match write {

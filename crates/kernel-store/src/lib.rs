@@ -7,14 +7,15 @@ mod capdata;
 mod crank;
 mod error;
 mod facet;
-mod kref;
-mod refcount;
-mod vat_params;
 pub mod hex;
 pub mod json;
+mod kref;
 mod kv;
 mod overlay;
+mod refcount;
 pub mod schema;
+mod vat_params;
+pub mod wtf8;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -23,20 +24,20 @@ use rusqlite::Connection;
 
 pub use capdata::CapData;
 pub use crank::CrankHashes;
-pub use kref::KrefKind;
-pub use refcount::{ObjectRefCount, RefOptions};
-pub use vat_params::{EligibleVat, IneligibleVat, UpgradePlan};
 pub use error::{Error, Result};
 pub use facet::Facet;
+pub use kref::KrefKind;
 pub use kv::KeyType;
+pub use refcount::{ObjectRefCount, RefOptions};
 pub use schema::{Durability, DB_FILE_NAME};
+pub use vat_params::{EligibleVat, IneligibleVat, UpgradePlan};
 
 use crank::CrankState;
 use kv::Kv;
 use overlay::Overlay;
 
-/// One export-data record: `[key, value]`, with `None` for a deletion.
-pub type ExportRow = (String, Option<String>);
+/// One export-data record: `[key, value]` (WTF-8), with `None` for a deletion.
+pub type ExportRow = (Vec<u8>, Option<Vec<u8>>);
 
 /// Past this many bytes of uncommitted writes, the block is written into the open SQLite
 /// transaction at the next crank boundary, so memory stays bounded on huge blocks.
@@ -74,6 +75,9 @@ pub struct KernelStore {
     maybe_free: BTreeSet<String>,
     /// Whether this connection holds a `BEGIN IMMEDIATE` write transaction.
     txn_open: bool,
+    /// SQLite's `data_version` when the caches were last known to match the file: another
+    /// connection's commit changes it, and then what is cached about SQLite is stale.
+    data_version: i64,
     readonly: bool,
     spill_threshold_bytes: usize,
     db_path: Option<PathBuf>,
@@ -104,6 +108,7 @@ impl KernelStore {
             exports: options.track_exports.then(Overlay::default),
             maybe_free: BTreeSet::new(),
             txn_open: false,
+            data_version: 0,
             readonly: options.readonly,
             spill_threshold_bytes: options.spill_threshold_bytes,
             db_path,
@@ -125,19 +130,43 @@ impl KernelStore {
         // COMMIT ends every savepoint; the overlay's undo marks go with them.
         self.kv.overlay_mut().set_marks(0);
         self.kv.spill(&self.conn)?;
-        self.conn.execute_batch("COMMIT").map_err(Error::sqlite("commit"))?;
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(Error::sqlite("commit"))?;
         self.txn_open = false;
         Ok(())
     }
 
     /// Closes the database, abandoning any uncommitted block.
     pub fn close(self) -> Result<()> {
-        self.conn.close().map_err(|(_, e)| Error::Sqlite { context: "close", source: e })
+        self.conn.close().map_err(|(_, e)| Error::Sqlite {
+            context: "close",
+            source: e,
+        })
     }
 
     /// Every kvStore entry in key order, as the open transaction sees them.
-    pub fn kv_entries(&self) -> Result<Vec<(String, String)>> {
+    pub fn kv_entries(&mut self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.sync_with_other_writers()?;
         self.kv.entries(&self.conn)
+    }
+
+    /// Outside a write transaction another connection may have committed since the caches
+    /// were filled; SQLite's `data_version` says whether one did.
+    fn sync_with_other_writers(&mut self) -> Result<()> {
+        if self.txn_open {
+            return Ok(());
+        }
+        let version: i64 = self
+            .conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+            .map_err(Error::sqlite("PRAGMA data_version"))?;
+        if version != self.data_version {
+            self.kv.forget_committed();
+            self.data_version = version;
+        }
+        Ok(())
     }
 
     /// swing-store's `ensureTxn`: the first write after a commit takes the write lock.
@@ -146,21 +175,30 @@ impl KernelStore {
             return Err(Error::ReadOnly);
         }
         if !self.txn_open {
-            self.conn.execute_batch("BEGIN IMMEDIATE TRANSACTION").map_err(Error::sqlite("begin transaction"))?;
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE TRANSACTION")
+                .map_err(Error::sqlite("begin transaction"))?;
+            self.sync_with_other_writers()?;
             self.txn_open = true;
         }
         Ok(())
     }
 
     /// swing-store's `noteExport('kv.' + key, value)`, kept only when the host asked for exports.
-    fn note_kv_export(&mut self, key: &str, value: Option<&str>) {
+    fn note_kv_export(&mut self, key: &[u8], value: Option<&[u8]>) {
         if let Some(exports) = &mut self.exports {
-            exports.put(&format!("kv.{key}"), value.map(str::to_owned));
+            let mut export_key = Vec::with_capacity(key.len() + 3);
+            export_key.extend_from_slice(b"kv.");
+            export_key.extend_from_slice(key);
+            exports.put(&export_key, value.map(<[u8]>::to_vec));
         }
     }
 
     /// swing-store's `flushPendingExports`: hand over the sorted net changes, if any.
-    fn flush_exports(&mut self, deliver: &mut dyn FnMut(Vec<ExportRow>) -> Result<()>) -> Result<()> {
+    fn flush_exports(
+        &mut self,
+        deliver: &mut dyn FnMut(Vec<ExportRow>) -> Result<()>,
+    ) -> Result<()> {
         let Some(exports) = &mut self.exports else {
             return Ok(());
         };
@@ -175,7 +213,9 @@ impl KernelStore {
 
     /// Writes the block into SQLite between cranks once it grows past the threshold.
     fn maybe_spill(&mut self) -> Result<()> {
-        if self.kv.overlay_bytes() > self.spill_threshold_bytes && !self.kv.overlay_mut().has_marks() {
+        if self.kv.overlay_bytes() > self.spill_threshold_bytes
+            && !self.kv.overlay_mut().has_marks()
+        {
             self.kv.spill(&self.conn)?;
         }
         Ok(())

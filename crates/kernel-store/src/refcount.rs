@@ -26,9 +26,17 @@ pub struct ObjectRefCount {
 
 fn parse_count(key: &str, text: &str, expected: &'static str) -> Result<u64> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::CorruptValue { key: key.to_owned(), expected, found: text.to_owned() });
+        return Err(Error::CorruptValue {
+            key: key.to_owned(),
+            expected,
+            found: text.to_owned(),
+        });
     }
-    text.parse().map_err(|_| Error::CorruptValue { key: key.to_owned(), expected, found: text.to_owned() })
+    text.parse().map_err(|_| Error::CorruptValue {
+        key: key.to_owned(),
+        expected,
+        found: text.to_owned(),
+    })
 }
 
 const OBJECT_COUNT_SHAPE: &str = "\"reachable,recognizable\" (two decimal counts)";
@@ -41,7 +49,11 @@ fn read_object_count(batch: &Batch, store: &mut KernelStore, kref: &str) -> Resu
         return Ok(ObjectRefCount::default());
     };
     if data.is_empty() {
-        return Ok(ObjectRefCount { exists: true, reachable: 0, recognizable: 0 });
+        return Ok(ObjectRefCount {
+            exists: true,
+            reachable: 0,
+            recognizable: 0,
+        });
     }
     let (r, c) = data.split_once(',').ok_or_else(|| Error::CorruptValue {
         key: key.clone(),
@@ -58,16 +70,34 @@ fn read_object_count(batch: &Batch, store: &mut KernelStore, kref: &str) -> Resu
             recognizable: recognizable.into(),
         });
     }
-    Ok(ObjectRefCount { exists: true, reachable, recognizable })
+    Ok(ObjectRefCount {
+        exists: true,
+        reachable,
+        recognizable,
+    })
 }
 
 /// Writes `koNN.refCount` after the kernel's checks (never negative, R ≤ C).
-fn write_object_count(batch: &mut Batch, kref: &str, reachable: i128, recognizable: i128) -> Result<()> {
+fn write_object_count(
+    batch: &mut Batch,
+    kref: &str,
+    reachable: i128,
+    recognizable: i128,
+) -> Result<()> {
     if reachable < 0 || recognizable < 0 {
-        return Err(Error::ObjectUnderflow { kref: kref.to_owned(), reachable, recognizable });
+        return Err(Error::ObjectUnderflow {
+            kref: kref.to_owned(),
+            reachable,
+            recognizable,
+        });
     }
     if reachable > recognizable {
-        return Err(Error::RefMismatch { when: "set", kref: kref.to_owned(), reachable, recognizable });
+        return Err(Error::RefMismatch {
+            when: "set",
+            kref: kref.to_owned(),
+            reachable,
+            recognizable,
+        });
     }
     batch.set(ref_count_key(kref), format!("{reachable},{recognizable}"));
     Ok(())
@@ -89,7 +119,10 @@ pub(crate) fn increment(
     options: RefOptions,
 ) -> Result<()> {
     if kref.is_empty() {
-        return Err(Error::EmptyKref { operation: "incrementRefCount", tag: tag.to_owned() });
+        return Err(Error::EmptyKref {
+            operation: "incrementRefCount",
+            tag: tag.to_owned(),
+        });
     }
     match KrefKind::parse(kref)? {
         KrefKind::Promise => {
@@ -115,13 +148,19 @@ pub(crate) fn decrement(
     options: RefOptions,
 ) -> Result<bool> {
     if kref.is_empty() {
-        return Err(Error::EmptyKref { operation: "decrementRefCount", tag: tag.to_owned() });
+        return Err(Error::EmptyKref {
+            operation: "decrementRefCount",
+            tag: tag.to_owned(),
+        });
     }
     match KrefKind::parse(kref)? {
         KrefKind::Promise => {
             let count = read_promise_count(batch, store, kref)?;
             if count == 0 {
-                return Err(Error::PromiseUnderflow { kref: kref.to_owned(), tag: tag.to_owned() });
+                return Err(Error::PromiseUnderflow {
+                    kref: kref.to_owned(),
+                    tag: tag.to_owned(),
+                });
             }
             batch.set(ref_count_key(kref), (count - 1).to_string());
             if count == 1 {
@@ -133,7 +172,8 @@ pub(crate) fn decrement(
             // A missing object is tolerated on purpose: the kernel ignores retire races.
             let counts = read_object_count(batch, store, kref)?;
             if counts.exists {
-                let reachable = i128::from(counts.reachable) - i128::from(!options.only_recognizable);
+                let reachable =
+                    i128::from(counts.reachable) - i128::from(!options.only_recognizable);
                 let recognizable = i128::from(counts.recognizable) - 1;
                 if reachable == 0 || recognizable == 0 {
                     batch.note_maybe_free(kref);
@@ -148,14 +188,24 @@ pub(crate) fn decrement(
 
 impl KernelStore {
     /// The kernel's `incrementRefCount(kref, tag, { isExport, onlyRecognizable })`.
-    pub fn increment_ref_count(&mut self, kref: &str, tag: &str, options: RefOptions) -> Result<()> {
+    pub fn increment_ref_count(
+        &mut self,
+        kref: &str,
+        tag: &str,
+        options: RefOptions,
+    ) -> Result<()> {
         let mut batch = Batch::default();
         increment(&mut batch, self, kref, tag, options)?;
         self.apply(batch)
     }
 
     /// The kernel's `decrementRefCount`: `true` when a promise's count reached zero.
-    pub fn decrement_ref_count(&mut self, kref: &str, tag: &str, options: RefOptions) -> Result<bool> {
+    pub fn decrement_ref_count(
+        &mut self,
+        kref: &str,
+        tag: &str,
+        options: RefOptions,
+    ) -> Result<bool> {
         let mut batch = Batch::default();
         let freed = decrement(&mut batch, self, kref, tag, options)?;
         self.apply(batch)?;
@@ -169,7 +219,12 @@ impl KernelStore {
     }
 
     /// Overwrites `koNN.refCount` after the kernel's checks.
-    pub fn set_object_ref_count(&mut self, kref: &str, reachable: i128, recognizable: i128) -> Result<()> {
+    pub fn set_object_ref_count(
+        &mut self,
+        kref: &str,
+        reachable: i128,
+        recognizable: i128,
+    ) -> Result<()> {
         require_object(kref)?;
         let mut batch = Batch::default();
         write_object_count(&mut batch, kref, reachable, recognizable)?;
@@ -179,7 +234,7 @@ impl KernelStore {
     /// The kernel's `kernelObjectExists`: whether `koNN.refCount` exists.
     pub fn kernel_object_exists(&mut self, kref: &str) -> Result<bool> {
         require_object(kref)?;
-        self.kv_has(&ref_count_key(kref))
+        self.kv_has(ref_count_key(kref))
     }
 
     /// The kernel's `addMaybeFreeKref` (objects only).
@@ -198,6 +253,8 @@ impl KernelStore {
 fn require_object(kref: &str) -> Result<()> {
     match KrefKind::parse(kref)? {
         KrefKind::Object => Ok(()),
-        _ => Err(Error::InvalidArgValue { message: format!("{} is not a kernel object (koNN)", crate::json::quote(kref)) }),
+        _ => Err(Error::InvalidArgValue {
+            message: format!("{} is not a kernel object (koNN)", crate::json::quote(kref)),
+        }),
     }
 }

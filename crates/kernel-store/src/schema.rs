@@ -47,12 +47,18 @@ pub enum Location<'a> {
 }
 
 /// Opens (creating when allowed) the database and brings it to swing-store's schema.
-pub fn open_connection(location: Location<'_>, readonly: bool, durability: Durability) -> Result<Connection> {
+pub fn open_connection(
+    location: Location<'_>,
+    readonly: bool,
+    durability: Durability,
+) -> Result<Connection> {
     let conn = match location {
         Location::InMemory => Connection::open_in_memory(),
         Location::File(path) => {
             let flags = if readonly {
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI
             } else {
                 OpenFlags::SQLITE_OPEN_READ_WRITE
                     | OpenFlags::SQLITE_OPEN_CREATE
@@ -66,8 +72,11 @@ pub fn open_connection(location: Location<'_>, readonly: bool, durability: Durab
 
     conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
         .map_err(Error::sqlite("setting busy_timeout"))?;
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, durability == Durability::Full)
-        .map_err(Error::sqlite("setting SQLITE_DBCONFIG_DEFENSIVE"))?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE,
+        durability == Durability::Full,
+    )
+    .map_err(Error::sqlite("setting SQLITE_DBCONFIG_DEFENSIVE"))?;
     conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_LENGTH)
         .map_err(Error::sqlite("setting SQLITE_LIMIT_LENGTH"))?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
@@ -83,10 +92,15 @@ pub fn open_connection(location: Location<'_>, readonly: bool, durability: Durab
         Durability::UnsafeFast => ("off", "normal"),
     };
     let actual: String = conn
-        .query_row(&format!("PRAGMA journal_mode={journal}"), [], |row| row.get(0))
+        .query_row(&format!("PRAGMA journal_mode={journal}"), [], |row| {
+            row.get(0)
+        })
         .map_err(Error::sqlite("setting journal_mode"))?;
     if actual != journal && !in_memory {
-        return Err(Error::JournalMode { wanted: journal, actual });
+        return Err(Error::JournalMode {
+            wanted: journal,
+            actual,
+        });
     }
     conn.execute_batch(&format!("PRAGMA synchronous={synchronous}"))
         .map_err(Error::sqlite("setting synchronous"))?;
@@ -96,10 +110,14 @@ pub fn open_connection(location: Location<'_>, readonly: bool, durability: Durab
     for ddl in DDL {
         if let Err(source) = conn.execute_batch(ddl) {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(Error::Sqlite { context: "creating the schema", source });
+            return Err(Error::Sqlite {
+                context: "creating the schema",
+                source,
+            });
         }
     }
-    conn.execute_batch("COMMIT").map_err(Error::sqlite("creating the schema"))?;
+    conn.execute_batch("COMMIT")
+        .map_err(Error::sqlite("creating the schema"))?;
     Ok(conn)
 }
 
@@ -115,6 +133,8 @@ fn verify_is_swing_store(conn: &Connection) -> Result<()> {
     if has_kv {
         Ok(())
     } else {
-        Err(Error::NotASwingStore { message: "database has no kvStore table: not a swing-store".into() })
+        Err(Error::NotASwingStore {
+            message: "database has no kvStore table: not a swing-store".into(),
+        })
     }
 }

@@ -48,18 +48,27 @@ fn vat_number(vat_id: &str) -> Result<u64> {
         .strip_prefix('v')
         .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|digits| digits.parse().ok())
-        .ok_or_else(|| Error::InvalidArgValue { message: format!("vatID must be v<N>, not {}", quote(vat_id)) })
+        .ok_or_else(|| Error::InvalidArgValue {
+            message: format!("vatID must be v<N>, not {}", quote(vat_id)),
+        })
 }
 
 /// Reads a JSON array of strings the kernel keeps (`vat.names`, `vat.dynamicIDs`, ...).
 fn string_list(store: &mut KernelStore, key: &str) -> Result<Vec<String>> {
-    let Some(text) = store.kv_get(key)?.map(str::to_owned) else {
+    let Some(text) = store.get_text(key)? else {
         return Ok(Vec::new());
     };
-    let corrupt = || Error::CorruptValue { key: key.to_owned(), expected: "a JSON array of strings", found: text.clone() };
+    let corrupt = || Error::CorruptValue {
+        key: key.to_owned(),
+        expected: "a JSON array of strings",
+        found: text.clone(),
+    };
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| corrupt())?;
     let items = value.as_array().ok_or_else(corrupt)?;
-    items.iter().map(|v| v.as_str().map(str::to_owned).ok_or_else(corrupt)).collect()
+    items
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned).ok_or_else(corrupt))
+        .collect()
 }
 
 /// Queues the swap of `vNN.vatParameters` to `new` the way the kernel's vatKeeper does it:
@@ -93,7 +102,7 @@ impl KernelStore {
     pub fn get_vat_parameters(&mut self, vat_id: &str) -> Result<Option<CapData>> {
         vat_number(vat_id)?;
         let key = vat_parameters_key(vat_id);
-        match self.kv_get(&key)?.filter(|v| !v.is_empty()).map(str::to_owned) {
+        match self.get_text(&key)?.filter(|v| !v.is_empty()) {
             Some(json) => CapData::from_stored_json(&key, &json).map(Some),
             None => Ok(None),
         }
@@ -101,7 +110,11 @@ impl KernelStore {
 
     /// Retains a new vat's parameters (`createVat(bundleCap, { vatParameters })`); `None`
     /// retains what the kernel retains for an omitted option, `kser(undefined)`.
-    pub fn create_vat(&mut self, vat_id: &str, vat_parameters: Option<&CapData>) -> Result<CapData> {
+    pub fn create_vat(
+        &mut self,
+        vat_id: &str,
+        vat_parameters: Option<&CapData>,
+    ) -> Result<CapData> {
         self.require_live_vat(vat_id)?;
         let retained = vat_parameters.cloned().unwrap_or_else(CapData::undefined);
         self.set_vat_parameters(vat_id, &retained)?;
@@ -111,16 +124,23 @@ impl KernelStore {
     /// `adminNode.upgrade(bundleCap, { vatParameters })`: swaps in new parameters, or, when
     /// the option is omitted (`None`), reuses the retained copy. Returns what the new
     /// incarnation gets.
-    pub fn upgrade_vat(&mut self, vat_id: &str, vat_parameters: Option<&CapData>) -> Result<CapData> {
+    pub fn upgrade_vat(
+        &mut self,
+        vat_id: &str,
+        vat_parameters: Option<&CapData>,
+    ) -> Result<CapData> {
         self.require_live_vat(vat_id)?;
         match vat_parameters {
             Some(new) => {
                 self.set_vat_parameters(vat_id, new)?;
                 Ok(new.clone())
             }
-            None => self
-                .get_vat_parameters(vat_id)?
-                .ok_or_else(|| Error::NoRetainedVatParameters { vat_id: vat_id.to_owned() }),
+            None => {
+                self.get_vat_parameters(vat_id)?
+                    .ok_or_else(|| Error::NoRetainedVatParameters {
+                        vat_id: vat_id.to_owned(),
+                    })
+            }
         }
     }
 
@@ -145,11 +165,12 @@ impl KernelStore {
     /// those a kernel-driven upgrade can restart with their retained parameters and those it
     /// cannot, with the reason.
     pub fn plan_upgrade_all(&mut self) -> Result<UpgradePlan> {
-        let terminated: BTreeSet<String> = string_list(self, "vats.terminated")?.into_iter().collect();
+        let terminated: BTreeSet<String> =
+            string_list(self, "vats.terminated")?.into_iter().collect();
         let mut vats: Vec<(u64, String, Option<String>)> = Vec::new();
         for name in string_list(self, "vat.names")? {
             let key = format!("vat.name.{name}");
-            let vat_id = self.kv_get(&key)?.map(str::to_owned).ok_or(Error::MissingKey { key })?;
+            let vat_id = self.get_text(&key)?.ok_or(Error::MissingKey { key })?;
             vats.push((vat_number(&vat_id)?, vat_id, Some(name)));
         }
         for vat_id in string_list(self, "vat.dynamicIDs")? {
@@ -167,7 +188,7 @@ impl KernelStore {
                 Some(name) => name,
                 None => self.dynamic_vat_name(&vat_id)?,
             };
-            let source = self.kv_get(&format!("{vat_id}.source"))?.map(str::to_owned);
+            let source = self.get_text(&format!("{vat_id}.source"))?;
             match (self.get_vat_parameters(&vat_id), source) {
                 (Ok(Some(vat_parameters)), Some(source)) => {
                     plan.eligible.push(EligibleVat { vat_id, name, source, vat_parameters })
@@ -191,8 +212,10 @@ impl KernelStore {
 
     /// A dynamic vat's name from its options (`vNN.options.name`), or its vatID.
     fn dynamic_vat_name(&mut self, vat_id: &str) -> Result<String> {
-        let options = self.kv_get(&format!("{vat_id}.options"))?.unwrap_or("{}");
-        let name = serde_json::from_str::<serde_json::Value>(options)
+        let options = self
+            .get_text(&format!("{vat_id}.options"))?
+            .unwrap_or_default();
+        let name = serde_json::from_str::<serde_json::Value>(&options)
             .ok()
             .and_then(|o| o.get("name").and_then(|n| n.as_str()).map(str::to_owned));
         Ok(name.unwrap_or_else(|| vat_id.to_owned()))
@@ -201,11 +224,18 @@ impl KernelStore {
     /// A vat is live while the kernel has recorded it (`vNN.options`) and not terminated it.
     fn require_live_vat(&mut self, vat_id: &str) -> Result<()> {
         vat_number(vat_id)?;
-        if !self.kv_has(&format!("{vat_id}.options"))? {
-            return Err(Error::UnknownVat { vat_id: vat_id.to_owned() });
+        if !self.kv_has(format!("{vat_id}.options"))? {
+            return Err(Error::UnknownVat {
+                vat_id: vat_id.to_owned(),
+            });
         }
-        if string_list(self, "vats.terminated")?.iter().any(|v| v == vat_id) {
-            return Err(Error::VatTerminated { vat_id: vat_id.to_owned() });
+        if string_list(self, "vats.terminated")?
+            .iter()
+            .any(|v| v == vat_id)
+        {
+            return Err(Error::VatTerminated {
+                vat_id: vat_id.to_owned(),
+            });
         }
         Ok(())
     }

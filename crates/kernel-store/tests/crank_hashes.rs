@@ -16,9 +16,17 @@ fn worked_example_gives_swing_stores_hashes_and_export_rows() {
     store.kv_set(Facet::Kernel, "local.x", "ignored").unwrap();
     store.kv_delete(Facet::Kernel, "kernel.b").unwrap();
     let first = store.emit_crank_hashes().unwrap();
-    store.end_crank(&mut |rows| Ok(delivered.push(rows))).unwrap();
-    assert_eq!(first.crankhash, "55b29e0f956252a026d055343b8a99c8336325732aa06428ae77194e98fc82d1");
-    assert_eq!(first.activityhash, "d884fd51eb3b3557d73f9b1c67a2bf99d67ee28e4e6652f9d35e13cf6cbd83af");
+    store
+        .end_crank(&mut |rows| Ok(delivered.push(rows)))
+        .unwrap();
+    assert_eq!(
+        first.crankhash,
+        "55b29e0f956252a026d055343b8a99c8336325732aa06428ae77194e98fc82d1"
+    );
+    assert_eq!(
+        first.activityhash,
+        "d884fd51eb3b3557d73f9b1c67a2bf99d67ee28e4e6652f9d35e13cf6cbd83af"
+    );
 
     store.start_crank().unwrap();
     store.establish_crank_savepoint("start").unwrap();
@@ -27,12 +35,20 @@ fn worked_example_gives_swing_stores_hashes_and_export_rows() {
     store.kv_set(Facet::Kernel, "kernel.c", "€3").unwrap();
     store.rollback_crank("deliver").unwrap();
     let second = store.emit_crank_hashes().unwrap();
-    store.end_crank(&mut |rows| Ok(delivered.push(rows))).unwrap();
-    assert_eq!(second.crankhash, "0a6623ad922a2d2bb846fce452705c3e5636e12085e6477e62c7525b0a2b6bd4");
-    assert_eq!(second.activityhash, "8832bf2635437fb3c035a151e3abbc928d852ec64022fd9a61b4a9475600b158");
+    store
+        .end_crank(&mut |rows| Ok(delivered.push(rows)))
+        .unwrap();
+    assert_eq!(
+        second.crankhash,
+        "0a6623ad922a2d2bb846fce452705c3e5636e12085e6477e62c7525b0a2b6bd4"
+    );
+    assert_eq!(
+        second.activityhash,
+        "8832bf2635437fb3c035a151e3abbc928d852ec64022fd9a61b4a9475600b158"
+    );
     assert_eq!(get(&mut store, "kernel.c"), None);
 
-    let row = |k: &str, v: Option<&str>| (k.to_owned(), v.map(str::to_owned));
+    let row = |k: &str, v: Option<&str>| (k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec()));
     assert_eq!(
         delivered,
         vec![
@@ -41,7 +57,10 @@ fn worked_example_gives_swing_stores_hashes_and_export_rows() {
                 row("kv.kernel.a", Some("1")),
                 row("kv.kernel.b", None),
             ],
-            vec![row("kv.activityhash", Some(&second.activityhash)), row("kv.kernel.a", Some("2"))],
+            vec![
+                row("kv.activityhash", Some(&second.activityhash)),
+                row("kv.kernel.a", Some("2"))
+            ],
         ]
     );
 }
@@ -50,11 +69,16 @@ fn worked_example_gives_swing_stores_hashes_and_export_rows() {
 fn a_crank_without_consensus_writes_hashes_the_empty_string() {
     let mut store = memory_store();
     store.start_crank().unwrap();
-    store.kv_set(Facet::Kernel, "local.kernelStats", "{}").unwrap();
+    store
+        .kv_set(Facet::Kernel, "local.kernelStats", "{}")
+        .unwrap();
     store.kv_set(Facet::Host, "host.height", "7").unwrap();
     store.kv_set(Facet::Raw, "kernel.raw", "unhashed").unwrap();
     let hashes = store.emit_crank_hashes().unwrap();
-    assert_eq!(hashes.crankhash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_eq!(
+        hashes.crankhash,
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
 }
 
 #[test]
@@ -63,7 +87,10 @@ fn start_crank_discards_writes_hashed_since_the_last_emit() {
     a.kv_set(Facet::Kernel, "outside", "1").unwrap();
     a.start_crank().unwrap();
     let after_reset = a.emit_crank_hashes().unwrap();
-    assert_eq!(after_reset.crankhash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_eq!(
+        after_reset.crankhash,
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
 }
 
 #[test]
@@ -73,7 +100,10 @@ fn repeated_writes_are_each_hashed() {
     let mut twice = memory_store();
     twice.kv_set(Facet::Kernel, "k", "v").unwrap();
     twice.kv_set(Facet::Kernel, "k", "v").unwrap();
-    assert_ne!(once.emit_crank_hashes().unwrap().crankhash, twice.emit_crank_hashes().unwrap().crankhash);
+    assert_ne!(
+        once.emit_crank_hashes().unwrap().crankhash,
+        twice.emit_crank_hashes().unwrap().crankhash
+    );
 }
 
 #[test]
@@ -84,7 +114,8 @@ fn activity_hash_survives_commit_and_reopen() {
     let emitted = store.emit_crank_hashes().unwrap();
     commit(&mut store);
     store.close().unwrap();
-    let mut reopened = kernel_store::KernelStore::open(Some(dir.path()), Default::default()).unwrap();
+    let mut reopened =
+        kernel_store::KernelStore::open(Some(dir.path()), Default::default()).unwrap();
     assert_eq!(reopened.get_activityhash().unwrap(), emitted.activityhash);
 }
 

@@ -16,7 +16,7 @@ fn get_next_key_is_strict_and_in_utf8_byte_order() {
     store.kv_set(Facet::Kernel, "b", "").unwrap();
     let mut seen = Vec::new();
     let mut key = String::new();
-    while let Some(next) = store.kv_next_key(&key).unwrap() {
+    while let Some(next) = next_key(&mut store, &key) {
         seen.push(next.clone());
         key = next;
     }
@@ -27,23 +27,49 @@ fn get_next_key_is_strict_and_in_utf8_byte_order() {
 fn get_next_key_skips_keys_deleted_in_the_open_block() {
     let mut store = memory_store();
     for i in 0..200 {
-        store.kv_set(Facet::Kernel, &format!("k{i:03}"), "v").unwrap();
+        store
+            .kv_set(Facet::Kernel, &format!("k{i:03}"), "v")
+            .unwrap();
     }
     commit(&mut store);
     for i in 0..199 {
         store.kv_delete(Facet::Kernel, &format!("k{i:03}")).unwrap();
     }
-    assert_eq!(store.kv_next_key("").unwrap().as_deref(), Some("k199"));
-    assert_eq!(store.kv_next_key("k199").unwrap(), None);
+    assert_eq!(next_key(&mut store, "").as_deref(), Some("k199"));
+    assert_eq!(next_key(&mut store, "k199"), None);
 }
 
 #[test]
 fn host_and_kernel_facets_guard_their_namespaces() {
     let mut store = memory_store();
-    assert_eq!(store.kv_set(Facet::Kernel, "host.x", "1").unwrap_err().to_string(), "kernelKVStore refuses host keys");
-    assert_eq!(store.kv_delete(Facet::Kernel, "host.x").unwrap_err().to_string(), "kernelKVStore refuses host keys");
-    assert_eq!(store.kv_set(Facet::Host, "kernel.x", "1").unwrap_err().to_string(), "hostKVStore requires host keys");
-    assert_eq!(store.kv_set(Facet::Host, "local.x", "1").unwrap_err().to_string(), "hostKVStore requires host keys");
+    assert_eq!(
+        store
+            .kv_set(Facet::Kernel, "host.x", "1")
+            .unwrap_err()
+            .to_string(),
+        "kernelKVStore refuses host keys"
+    );
+    assert_eq!(
+        store
+            .kv_delete(Facet::Kernel, "host.x")
+            .unwrap_err()
+            .to_string(),
+        "kernelKVStore refuses host keys"
+    );
+    assert_eq!(
+        store
+            .kv_set(Facet::Host, "kernel.x", "1")
+            .unwrap_err()
+            .to_string(),
+        "hostKVStore requires host keys"
+    );
+    assert_eq!(
+        store
+            .kv_set(Facet::Host, "local.x", "1")
+            .unwrap_err()
+            .to_string(),
+        "hostKVStore requires host keys"
+    );
     store.kv_set(Facet::Host, "host.x", "1").unwrap();
     store.kv_set(Facet::Kernel, "hostx", "consensus").unwrap();
     assert_eq!(get(&mut store, "host.x").as_deref(), Some("1"));
@@ -55,7 +81,11 @@ fn empty_values_exist() {
     let mut store = memory_store();
     store.kv_set(Facet::Kernel, "", "").unwrap();
     assert!(store.kv_has("").unwrap());
-    assert_eq!(store.kv_next_key("").unwrap(), None, "'' is not strictly after ''");
+    assert_eq!(
+        next_key(&mut store, ""),
+        None,
+        "'' is not strictly after ''"
+    );
 }
 
 #[test]
@@ -79,32 +109,46 @@ fn uncommitted_writes_are_gone_after_close() {
     store.kv_set(Facet::Kernel, "kept", "changed").unwrap();
     store.close().unwrap();
     let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
-    assert_eq!(store.kv_entries().unwrap(), vec![("kept".to_owned(), "1".to_owned())]);
+    assert_eq!(
+        entries(&mut store),
+        vec![("kept".to_owned(), "1".to_owned())]
+    );
 }
 
 #[test]
 fn a_block_larger_than_the_spill_threshold_goes_into_the_open_transaction() {
     let dir = tempfile::tempdir().unwrap();
-    let options = OpenOptions { spill_threshold_bytes: 1_000, ..Default::default() };
+    let options = OpenOptions {
+        spill_threshold_bytes: 1_000,
+        ..Default::default()
+    };
     let mut store = KernelStore::open(Some(dir.path()), options).unwrap();
     for crank in 0..20 {
         store.start_crank().unwrap();
         store.establish_crank_savepoint("deliver").unwrap();
         for i in 0..20 {
-            store.kv_set(Facet::Kernel, &format!("c{crank:02}.{i:02}"), "some value to fill the block").unwrap();
+            store
+                .kv_set(
+                    Facet::Kernel,
+                    &format!("c{crank:02}.{i:02}"),
+                    "some value to fill the block",
+                )
+                .unwrap();
         }
-        store.kv_delete(Facet::Kernel, &format!("c{crank:02}.00")).unwrap();
+        store
+            .kv_delete(Facet::Kernel, &format!("c{crank:02}.00"))
+            .unwrap();
         if crank % 3 == 0 {
             store.rollback_crank("deliver").unwrap();
         }
         end_crank(&mut store);
     }
-    let before_commit = store.kv_entries().unwrap();
+    let before_commit = entries(&mut store);
     assert_eq!(before_commit.len(), 13 * 19);
     commit(&mut store);
     store.close().unwrap();
-    let store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
-    assert_eq!(store.kv_entries().unwrap(), before_commit);
+    let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    assert_eq!(entries(&mut store), before_commit);
 }
 
 #[test]
@@ -112,7 +156,9 @@ fn a_second_writer_gets_a_busy_error_and_the_first_is_unaffected() {
     let dir = tempfile::tempdir().unwrap();
     let mut first = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
     first.kv_set(Facet::Kernel, "a", "1").unwrap();
-    let err = KernelStore::open(Some(dir.path()), OpenOptions::default()).err().expect("second writer refused");
+    let err = KernelStore::open(Some(dir.path()), OpenOptions::default())
+        .err()
+        .expect("second writer refused");
     assert_eq!(err.code(), "ERR_STORE_BUSY");
     commit(&mut first);
     assert_eq!(get(&mut first, "a").as_deref(), Some("1"));
@@ -121,15 +167,31 @@ fn a_second_writer_gets_a_busy_error_and_the_first_is_unaffected() {
 #[test]
 fn a_readonly_store_refuses_writes() {
     let dir = tempfile::tempdir().unwrap();
-    KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap().close().unwrap();
-    let mut ro = KernelStore::open(Some(dir.path()), OpenOptions { readonly: true, ..Default::default() }).unwrap();
-    assert_eq!(ro.kv_set(Facet::Kernel, "a", "1").unwrap_err().code(), "ERR_READONLY");
+    KernelStore::open(Some(dir.path()), OpenOptions::default())
+        .unwrap()
+        .close()
+        .unwrap();
+    let mut ro = KernelStore::open(
+        Some(dir.path()),
+        OpenOptions {
+            readonly: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        ro.kv_set(Facet::Kernel, "a", "1").unwrap_err().code(),
+        "ERR_READONLY"
+    );
 }
 
 #[test]
 fn the_schema_is_swing_stores_ddl() {
     let dir = tempfile::tempdir().unwrap();
-    KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap().close().unwrap();
+    KernelStore::open(Some(dir.path()), OpenOptions::default())
+        .unwrap()
+        .close()
+        .unwrap();
     let conn = rusqlite::Connection::open(dir.path().join("swingstore.sqlite")).unwrap();
     let names: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master ORDER BY rowid")
@@ -158,6 +220,39 @@ fn the_schema_is_swing_stores_ddl() {
             "sqlite_autoindex_bundles_1",
         ]
     );
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
+}
+
+#[test]
+fn lone_surrogates_are_stored_as_wtf8_and_hashed_as_replacement_characters() {
+    let mut store = memory_store();
+    let key: &[u8] = b"k\xED\xA0\x80";
+    store.kv_set(Facet::Kernel, key, b"v").unwrap();
+    assert_eq!(store.kv_get(key).unwrap(), Some(&b"v"[..]));
+    assert_eq!(
+        store.kv_get("k\u{FFFD}").unwrap(),
+        None,
+        "a lone surrogate is not U+FFFD"
+    );
+    let mut replaced = memory_store();
+    replaced.kv_set(Facet::Kernel, "k\u{FFFD}", "v").unwrap();
+    assert_eq!(
+        store.emit_crank_hashes().unwrap().crankhash,
+        replaced.emit_crank_hashes().unwrap().crankhash
+    );
+}
+
+#[test]
+fn another_connections_commit_is_seen_by_a_store_that_cached_the_old_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reader = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    assert_eq!(get(&mut reader, "x"), None);
+    let mut writer = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    writer.kv_set(Facet::Kernel, "x", "1").unwrap();
+    commit(&mut writer);
+    assert_eq!(get(&mut reader, "x").as_deref(), Some("1"));
+    assert_eq!(next_key(&mut reader, "").as_deref(), Some("x"));
 }

@@ -39,7 +39,10 @@ impl Model {
 
     fn next_key(&self, prev: &str) -> Option<String> {
         use std::ops::Bound::{Excluded, Unbounded};
-        self.map.range::<str, _>((Excluded(prev), Unbounded)).next().map(|(k, _)| k.clone())
+        self.map
+            .range::<str, _>((Excluded(prev), Unbounded))
+            .next()
+            .map(|(k, _)| k.clone())
     }
 
     fn emit(&mut self) -> (String, String) {
@@ -52,7 +55,21 @@ impl Model {
     }
 }
 
-const KEYS: &[&str] = &["a", "activityhash", "b", "ko20.refCount", "local.x", "host.y", "é", "€", "😀", "", "v1.c.ko1", "v1.c.o+1", "z"];
+const KEYS: &[&str] = &[
+    "a",
+    "activityhash",
+    "b",
+    "ko20.refCount",
+    "local.x",
+    "host.y",
+    "é",
+    "€",
+    "😀",
+    "",
+    "v1.c.ko1",
+    "v1.c.o+1",
+    "z",
+];
 const VALUES: &[&str] = &["", "1", "1,1", "R o+1", "€uro", "x\0y"];
 const NAMES: &[&str] = &["start", "deliver", "deliver"];
 
@@ -60,20 +77,42 @@ fn run(seed: u64, mut store: KernelStore, ops: usize) -> (KernelStore, Model) {
     let mut rng = Rng::new(seed);
     let mut model = Model::default();
     for step in 0..ops {
-        let facet = *rng.pick(&[Facet::Kernel, Facet::Kernel, Facet::Kernel, Facet::Host, Facet::Raw]);
+        let facet = *rng.pick(&[
+            Facet::Kernel,
+            Facet::Kernel,
+            Facet::Kernel,
+            Facet::Host,
+            Facet::Raw,
+        ]);
         let key = *rng.pick(KEYS);
         match rng.below(14) {
             0..=3 => {
                 let value = *rng.pick(VALUES);
                 let ok = store.kv_set(facet, key, value).is_ok();
-                assert_eq!(ok, model.write(facet, key, Some(value)), "step {step}: set {key}");
+                assert_eq!(
+                    ok,
+                    model.write(facet, key, Some(value)),
+                    "step {step}: set {key}"
+                );
             }
             4 => {
                 let ok = store.kv_delete(facet, key).is_ok();
-                assert_eq!(ok, model.write(facet, key, None), "step {step}: delete {key}");
+                assert_eq!(
+                    ok,
+                    model.write(facet, key, None),
+                    "step {step}: delete {key}"
+                );
             }
-            5 | 6 => assert_eq!(get(&mut store, key), model.map.get(key).cloned(), "step {step}: get {key}"),
-            7 => assert_eq!(store.kv_next_key(key).unwrap(), model.next_key(key), "step {step}: next {key}"),
+            5 | 6 => assert_eq!(
+                get(&mut store, key),
+                model.map.get(key).cloned(),
+                "step {step}: get {key}"
+            ),
+            7 => assert_eq!(
+                next_key(&mut store, key),
+                model.next_key(key),
+                "step {step}: next {key}"
+            ),
             8 => {
                 let ok = store.start_crank().is_ok();
                 assert_eq!(ok, !model.in_crank);
@@ -94,7 +133,11 @@ fn run(seed: u64, mut store: KernelStore, ops: usize) -> (KernelStore, Model) {
                 let name = *rng.pick(NAMES);
                 let ok = store.rollback_crank(name).is_ok();
                 let target = model.savepoints.iter().position(|(n, _)| n == name);
-                assert_eq!(ok, model.in_crank && target.is_some(), "step {step}: rollback {name}");
+                assert_eq!(
+                    ok,
+                    model.in_crank && target.is_some(),
+                    "step {step}: rollback {name}"
+                );
                 if let (true, Some(i)) = (ok, target) {
                     model.map = model.savepoints[i].1.clone();
                     model.savepoints.truncate(i);
@@ -108,7 +151,11 @@ fn run(seed: u64, mut store: KernelStore, ops: usize) -> (KernelStore, Model) {
             }
             12 => {
                 let ours = store.emit_crank_hashes().unwrap();
-                assert_eq!((ours.crankhash, ours.activityhash), model.emit(), "step {step}: emit");
+                assert_eq!(
+                    (ours.crankhash, ours.activityhash),
+                    model.emit(),
+                    "step {step}: emit"
+                );
             }
             _ => {
                 if !model.in_crank {
@@ -117,8 +164,12 @@ fn run(seed: u64, mut store: KernelStore, ops: usize) -> (KernelStore, Model) {
             }
         }
     }
-    let expected: Vec<(String, String)> = model.map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    assert_eq!(store.kv_entries().unwrap(), expected);
+    let expected: Vec<(String, String)> = model
+        .map
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(entries(&mut store), expected);
     (store, model)
 }
 
@@ -133,7 +184,10 @@ fn random_operation_streams_match_the_model_in_memory() {
 fn random_operation_streams_match_the_model_on_disk_with_spills_and_reopen() {
     for seed in 100..105 {
         let dir = tempfile::tempdir().unwrap();
-        let options = OpenOptions { spill_threshold_bytes: 64, ..Default::default() };
+        let options = OpenOptions {
+            spill_threshold_bytes: 64,
+            ..Default::default()
+        };
         let store = KernelStore::open(Some(dir.path()), options).unwrap();
         let (mut store, model) = run(seed, store, 3_000);
         if store.in_crank() {
@@ -141,8 +195,8 @@ fn random_operation_streams_match_the_model_on_disk_with_spills_and_reopen() {
         }
         commit(&mut store);
         store.close().unwrap();
-        let reopened = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+        let mut reopened = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
         let expected: Vec<(String, String)> = model.map.into_iter().collect();
-        assert_eq!(reopened.kv_entries().unwrap(), expected);
+        assert_eq!(entries(&mut reopened), expected);
     }
 }

@@ -5,12 +5,23 @@ mod common;
 use common::*;
 use kernel_store::{Facet, KernelStore, ObjectRefCount, RefOptions};
 
-const PLAIN: RefOptions = RefOptions { is_export: false, only_recognizable: false };
-const RECOGNIZE: RefOptions = RefOptions { is_export: false, only_recognizable: true };
-const EXPORT: RefOptions = RefOptions { is_export: true, only_recognizable: false };
+const PLAIN: RefOptions = RefOptions {
+    is_export: false,
+    only_recognizable: false,
+};
+const RECOGNIZE: RefOptions = RefOptions {
+    is_export: false,
+    only_recognizable: true,
+};
+const EXPORT: RefOptions = RefOptions {
+    is_export: true,
+    only_recognizable: false,
+};
 
 fn with_promise(store: &mut KernelStore, kpid: &str, count: &str) {
-    store.kv_set(Facet::Kernel, &format!("{kpid}.refCount"), count).unwrap();
+    store
+        .kv_set(Facet::Kernel, &format!("{kpid}.refCount"), count)
+        .unwrap();
 }
 
 #[test]
@@ -42,7 +53,7 @@ fn devices_are_untracked() {
     let mut store = memory_store();
     store.increment_ref_count("kd30", "t", PLAIN).unwrap();
     assert!(!store.decrement_ref_count("kd30", "t", PLAIN).unwrap());
-    assert_eq!(store.kv_entries().unwrap(), vec![]);
+    assert_eq!(entries(&mut store), vec![]);
 }
 
 #[test]
@@ -53,7 +64,10 @@ fn promise_decrement_to_zero_returns_true_and_marks_it_maybe_free() {
     assert!(store.decrement_ref_count("kp40", "t", PLAIN).unwrap());
     assert_eq!(get(&mut store, "kp40.refCount").as_deref(), Some("0"));
     assert_eq!(store.take_maybe_free_krefs(), ["kp40"]);
-    assert!(store.take_maybe_free_krefs().is_empty(), "taking clears the set");
+    assert!(
+        store.take_maybe_free_krefs().is_empty(),
+        "taking clears the set"
+    );
 }
 
 #[test]
@@ -70,7 +84,7 @@ fn object_decrement_marks_maybe_free_when_either_count_reaches_zero() {
 fn decrementing_a_missing_object_is_ignored() {
     let mut store = memory_store();
     assert!(!store.decrement_ref_count("ko99", "t", PLAIN).unwrap());
-    assert_eq!(store.kv_entries().unwrap(), vec![]);
+    assert_eq!(entries(&mut store), vec![]);
     assert!(store.take_maybe_free_krefs().is_empty());
 }
 
@@ -78,8 +92,13 @@ fn decrementing_a_missing_object_is_ignored() {
 fn promise_underflow_fails_with_the_kernels_message_and_changes_nothing() {
     let mut store = memory_store();
     with_promise(&mut store, "kp40", "0");
-    let err = store.decrement_ref_count("kp40", "gc|kp41|s0", PLAIN).unwrap_err();
-    assert_eq!(err.to_string(), "refCount underflow \"kp40\" \"gc|kp41|s0\"");
+    let err = store
+        .decrement_ref_count("kp40", "gc|kp41|s0", PLAIN)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "refCount underflow \"kp40\" \"gc|kp41|s0\""
+    );
     assert_eq!(err.code(), "ERR_REFCOUNT_UNDERFLOW");
     assert_eq!(get(&mut store, "kp40.refCount").as_deref(), Some("0"));
 }
@@ -91,14 +110,20 @@ fn object_underflow_fails_and_changes_nothing() {
     let err = store.decrement_ref_count("ko1", "t", PLAIN).unwrap_err();
     assert_eq!(err.to_string(), "\"ko1\" underflow -1,0");
     assert_eq!(get(&mut store, "ko1.refCount").as_deref(), Some("0,1"));
-    assert!(store.take_maybe_free_krefs().is_empty(), "a failed call notes nothing");
+    assert!(
+        store.take_maybe_free_krefs().is_empty(),
+        "a failed call notes nothing"
+    );
 }
 
 #[test]
 fn a_promise_without_a_count_is_a_missing_required_key() {
     let mut store = memory_store();
     let err = store.increment_ref_count("kp41", "t", PLAIN).unwrap_err();
-    assert_eq!(err.to_string(), "storage lacks required key \"kp41.refCount\"");
+    assert_eq!(
+        err.to_string(),
+        "storage lacks required key \"kp41.refCount\""
+    );
     assert_eq!(err.code(), "ERR_MISSING_KEY");
 }
 
@@ -106,14 +131,26 @@ fn a_promise_without_a_count_is_a_missing_required_key() {
 fn empty_and_malformed_krefs_are_refused() {
     let mut store = memory_store();
     assert_eq!(
-        store.increment_ref_count("", "tag", PLAIN).unwrap_err().to_string(),
+        store
+            .increment_ref_count("", "tag", PLAIN)
+            .unwrap_err()
+            .to_string(),
         "incrementRefCount called with empty kref, tag=\"tag\""
     );
     assert_eq!(
-        store.decrement_ref_count("", "tag", PLAIN).unwrap_err().to_string(),
+        store
+            .decrement_ref_count("", "tag", PLAIN)
+            .unwrap_err()
+            .to_string(),
         "decrementRefCount called with empty kernelSlot, tag=\"tag\""
     );
-    assert_eq!(store.increment_ref_count("o+5", "t", PLAIN).unwrap_err().to_string(), "invalid kernelSlot \"o+5\"");
+    assert_eq!(
+        store
+            .increment_ref_count("o+5", "t", PLAIN)
+            .unwrap_err()
+            .to_string(),
+        "invalid kernelSlot \"o+5\""
+    );
 }
 
 #[test]
@@ -128,15 +165,29 @@ fn reading_reachable_above_recognizable_is_a_mismatch() {
 #[test]
 fn setting_reachable_above_recognizable_is_a_mismatch() {
     let mut store = memory_store();
-    assert_eq!(store.set_object_ref_count("ko1", 2, 1).unwrap_err().to_string(), "refmismatch(set) \"ko1\" 2,1");
-    assert_eq!(store.set_object_ref_count("ko1", -1, 1).unwrap_err().to_string(), "\"ko1\" underflow -1,1");
+    assert_eq!(
+        store
+            .set_object_ref_count("ko1", 2, 1)
+            .unwrap_err()
+            .to_string(),
+        "refmismatch(set) \"ko1\" 2,1"
+    );
+    assert_eq!(
+        store
+            .set_object_ref_count("ko1", -1, 1)
+            .unwrap_err()
+            .to_string(),
+        "\"ko1\" underflow -1,1"
+    );
     assert_eq!(get(&mut store, "ko1.refCount"), None);
 }
 
 #[test]
 fn a_corrupt_count_names_its_key() {
     let mut store = memory_store();
-    store.kv_set(Facet::Kernel, "ko1.refCount", "banana").unwrap();
+    store
+        .kv_set(Facet::Kernel, "ko1.refCount", "banana")
+        .unwrap();
     let err = store.increment_ref_count("ko1", "t", PLAIN).unwrap_err();
     assert_eq!(err.code(), "ERR_CORRUPT_VALUE");
     assert!(err.to_string().contains("\"ko1.refCount\""), "{err}");
@@ -146,12 +197,19 @@ fn a_corrupt_count_names_its_key() {
 fn object_existence_is_the_presence_of_its_count() {
     let mut store = memory_store();
     assert!(!store.kernel_object_exists("ko1").unwrap());
-    assert_eq!(store.get_object_ref_count("ko1").unwrap(), ObjectRefCount::default());
+    assert_eq!(
+        store.get_object_ref_count("ko1").unwrap(),
+        ObjectRefCount::default()
+    );
     store.set_object_ref_count("ko1", 0, 0).unwrap();
     assert!(store.kernel_object_exists("ko1").unwrap());
     assert_eq!(
         store.get_object_ref_count("ko1").unwrap(),
-        ObjectRefCount { exists: true, reachable: 0, recognizable: 0 }
+        ObjectRefCount {
+            exists: true,
+            reachable: 0,
+            recognizable: 0
+        }
     );
 }
 
@@ -161,7 +219,10 @@ fn maybe_free_accepts_only_objects_and_comes_back_sorted() {
     store.add_maybe_free_kref("ko30").unwrap();
     store.add_maybe_free_kref("ko4").unwrap();
     store.add_maybe_free_kref("ko30").unwrap();
-    assert_eq!(store.add_maybe_free_kref("kp40").unwrap_err().code(), "ERR_INVALID_ARG_VALUE");
+    assert_eq!(
+        store.add_maybe_free_kref("kp40").unwrap_err().code(),
+        "ERR_INVALID_ARG_VALUE"
+    );
     assert_eq!(store.take_maybe_free_krefs(), ["ko30", "ko4"]);
 }
 
@@ -170,6 +231,11 @@ fn refcount_writes_are_crank_hashed_like_any_kernel_write() {
     let mut native = memory_store();
     native.increment_ref_count("ko1", "t", PLAIN).unwrap();
     let mut by_hand = memory_store();
-    by_hand.kv_set(Facet::Kernel, "ko1.refCount", "1,1").unwrap();
-    assert_eq!(native.emit_crank_hashes().unwrap(), by_hand.emit_crank_hashes().unwrap());
+    by_hand
+        .kv_set(Facet::Kernel, "ko1.refCount", "1,1")
+        .unwrap();
+    assert_eq!(
+        native.emit_crank_hashes().unwrap(),
+        by_hand.emit_crank_hashes().unwrap()
+    );
 }

@@ -30,10 +30,10 @@ fn rollback_restores_committed_rows_shadowed_in_the_crank() {
     store.start_crank().unwrap();
     store.establish_crank_savepoint("s").unwrap();
     store.kv_delete(Facet::Kernel, "a").unwrap();
-    assert_eq!(store.kv_next_key("").unwrap(), None);
+    assert_eq!(next_key(&mut store, ""), None);
     store.rollback_crank("s").unwrap();
     assert_eq!(get(&mut store, "a").as_deref(), Some("committed"));
-    assert_eq!(store.kv_next_key("").unwrap().as_deref(), Some("a"));
+    assert_eq!(next_key(&mut store, "").as_deref(), Some("a"));
 }
 
 #[test]
@@ -47,7 +47,10 @@ fn rollback_goes_to_the_oldest_savepoint_with_that_name() {
     store.rollback_crank("x").unwrap();
     assert_eq!(get(&mut store, "a"), None);
     assert_eq!(get(&mut store, "b"), None);
-    assert!(matches!(store.rollback_crank("x"), Err(Error::NoSuchSavepoint { .. })));
+    assert!(matches!(
+        store.rollback_crank("x"),
+        Err(Error::NoSuchSavepoint { .. })
+    ));
 }
 
 #[test]
@@ -89,27 +92,60 @@ fn rollback_undoes_export_notes() {
     store.rollback_crank("deliver").unwrap();
     let mut rows = Vec::new();
     store.end_crank(&mut |r| Ok(rows = r)).unwrap();
-    assert_eq!(rows, vec![("kv.kept".to_owned(), Some("1".to_owned()))]);
+    assert_eq!(rows, vec![(b"kv.kept".to_vec(), Some(b"1".to_vec()))]);
 }
 
 #[test]
 fn crank_methods_in_the_wrong_state_fail_with_swing_stores_messages() {
     let mut store = memory_store();
     let message = |r: kernel_store::Result<()>| r.unwrap_err().to_string();
-    assert_eq!(message(store.establish_crank_savepoint("x")), "establishCrankSavepoint outside of crank");
-    assert_eq!(message(store.rollback_crank("x")), "rollbackCrank outside of crank");
-    assert_eq!(message(store.end_crank(&mut ignore)), "endCrank outside of crank");
+    assert_eq!(
+        message(store.establish_crank_savepoint("x")),
+        "establishCrankSavepoint outside of crank"
+    );
+    assert_eq!(
+        message(store.rollback_crank("x")),
+        "rollbackCrank outside of crank"
+    );
+    assert_eq!(
+        message(store.end_crank(&mut ignore)),
+        "endCrank outside of crank"
+    );
     store.start_crank().unwrap();
-    assert_eq!(message(store.start_crank()), "startCrank while already in a crank");
-    assert_eq!(message(store.rollback_crank("nope")), "no such savepoint as \"\"nope\"\"");
+    assert_eq!(
+        message(store.start_crank()),
+        "startCrank while already in a crank"
+    );
+    assert_eq!(
+        message(store.rollback_crank("nope")),
+        "no such savepoint as \"\"nope\"\""
+    );
 }
 
 #[test]
 fn every_error_carries_a_stable_code() {
     let mut store = memory_store();
-    assert_eq!(store.end_crank(&mut ignore).unwrap_err().code(), "ERR_CRANK_STATE");
-    assert_eq!(store.kv_set(Facet::Kernel, "host.x", "1").unwrap_err().code(), "ERR_HOST_KEY_REFUSED");
-    assert_eq!(store.kv_set(Facet::Host, "local.x", "1").unwrap_err().code(), "ERR_HOST_KEY_REQUIRED");
+    assert_eq!(
+        store.end_crank(&mut ignore).unwrap_err().code(),
+        "ERR_CRANK_STATE"
+    );
+    assert_eq!(
+        store
+            .kv_set(Facet::Kernel, "host.x", "1")
+            .unwrap_err()
+            .code(),
+        "ERR_HOST_KEY_REFUSED"
+    );
+    assert_eq!(
+        store
+            .kv_set(Facet::Host, "local.x", "1")
+            .unwrap_err()
+            .code(),
+        "ERR_HOST_KEY_REQUIRED"
+    );
     store.start_crank().unwrap();
-    assert_eq!(store.rollback_crank("nope").unwrap_err().code(), "ERR_NO_SUCH_SAVEPOINT");
+    assert_eq!(
+        store.rollback_crank("nope").unwrap_err().code(),
+        "ERR_NO_SUCH_SAVEPOINT"
+    );
 }

@@ -8,7 +8,14 @@ pub fn memory_store() -> KernelStore {
 }
 
 pub fn memory_store_with_exports() -> KernelStore {
-    KernelStore::open(None, OpenOptions { track_exports: true, ..Default::default() }).expect("open in-memory store")
+    KernelStore::open(
+        None,
+        OpenOptions {
+            track_exports: true,
+            ..Default::default()
+        },
+    )
+    .expect("open in-memory store")
 }
 
 /// An export-callback stand-in that ignores the rows.
@@ -25,7 +32,28 @@ pub fn end_crank(store: &mut KernelStore) {
 }
 
 pub fn get(store: &mut KernelStore, key: &str) -> Option<String> {
-    store.kv_get(key).expect("get").map(str::to_owned)
+    store
+        .kv_get(key)
+        .expect("get")
+        .map(|v| String::from_utf8(v.to_vec()).expect("UTF-8 value"))
+}
+
+pub fn next_key(store: &mut KernelStore, key: &str) -> Option<String> {
+    store
+        .kv_next_key(key)
+        .expect("getNextKey")
+        .map(|k| String::from_utf8(k).expect("UTF-8 key"))
+}
+
+/// Every entry as text.
+pub fn entries(store: &mut KernelStore) -> Vec<(String, String)> {
+    let text = |b: Vec<u8>| String::from_utf8(b).expect("UTF-8");
+    store
+        .kv_entries()
+        .expect("entries")
+        .into_iter()
+        .map(|(k, v)| (text(k), text(v)))
+        .collect()
 }
 
 /// A small deterministic PRNG (xorshift64*), so property tests need no extra crates.
