@@ -50,9 +50,13 @@ unsafe fn read_string(
 /// own 3-byte sequences instead of collapsing into U+FFFD. Only strings whose UTF-8 reading
 /// contains U+FFFD are read a second time, as UTF-16, to tell the two apart.
 unsafe fn read_wtf8(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Option<Vec<u8>>> {
-    let mut len = 0;
-    let status =
-        unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
+    // Most keys fit a small buffer: one N-API read instead of a length query and a copy.
+    const SMALL: usize = 128;
+    let mut small = [0u8; SMALL];
+    let mut written = 0;
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(env, value, small.as_mut_ptr().cast(), SMALL, &mut written)
+    };
     if status == sys::Status::napi_string_expected {
         return Ok(None);
     }
@@ -62,12 +66,26 @@ unsafe fn read_wtf8(env: sys::napi_env, value: sys::napi_value) -> napi::Result<
             "cannot read string argument".to_owned(),
         ));
     }
-    let mut buf: Vec<u8> = Vec::with_capacity(len + 1);
-    let mut written = 0;
-    unsafe {
-        sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), len + 1, &mut written);
-        buf.set_len(written);
-    }
+    // V8 stops before a character that would not fit, so only a read that left room for the
+    // longest UTF-8 character (4 bytes) and the NUL is known to be whole.
+    let buf = if written + 4 < SMALL - 1 {
+        small[..written].to_vec()
+    } else {
+        let mut len = 0;
+        unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
+        let mut buf: Vec<u8> = Vec::with_capacity(len + 1);
+        unsafe {
+            sys::napi_get_value_string_utf8(
+                env,
+                value,
+                buf.as_mut_ptr().cast(),
+                len + 1,
+                &mut written,
+            );
+            buf.set_len(written);
+        }
+        buf
+    };
     if !buf.windows(3).any(|w| w == [0xEF, 0xBF, 0xBD]) {
         return Ok(Some(buf));
     }

@@ -82,6 +82,8 @@ struct ScanWindow {
     after: Vec<u8>,
     keys: Vec<Vec<u8>>,
     complete: bool,
+    /// Where the last answer was found: a scan asks for the key after it next.
+    cursor: std::cell::Cell<usize>,
 }
 
 impl ScanWindow {
@@ -92,16 +94,24 @@ impl ScanWindow {
 }
 
 impl ScanWindow {
-    /// The first committed key after `prev`, if this window can tell.
-    fn answer(&self, prev: &[u8]) -> Option<Option<&[u8]>> {
+    /// Where the first committed key after `prev` is in this window: `Some(Some(i))`,
+    /// `Some(None)` when there is none, `None` when this window cannot tell.
+    fn locate(&self, prev: &[u8]) -> Option<Option<usize>> {
         if prev < self.after.as_slice() {
             return None;
         }
-        let idx = self.keys.partition_point(|k| k.as_slice() <= prev);
-        match self.keys.get(idx) {
-            Some(k) => Some(Some(k.as_slice())),
-            None if self.complete => Some(None),
-            None => None,
+        let hint = self.cursor.get();
+        let idx = match self.keys.get(hint) {
+            Some(k) if k.as_slice() == prev => hint + 1,
+            _ => self.keys.partition_point(|k| k.as_slice() <= prev),
+        };
+        if idx < self.keys.len() {
+            self.cursor.set(idx);
+            Some(Some(idx))
+        } else if self.complete {
+            Some(None)
+        } else {
+            None
         }
     }
 }
@@ -147,30 +157,39 @@ impl Committed {
     /// row lookups), a few at a time for a lone lookup and more as a scan keeps walking.
     fn next_key(&mut self, conn: &Connection, prev: &[u8]) -> Result<Option<&[u8]>> {
         let limit = match &self.window {
-            Some(window) if window.answer(prev).is_some() => None,
-            Some(window) if window.continued_by(prev) => {
-                Some((window.keys.len() * 2).min(SCAN_WINDOW_MAX))
-            }
-            _ => Some(SCAN_WINDOW_FIRST),
+            Some(window) => match window.locate(prev) {
+                Some(found) => {
+                    return Ok(found.map(|i| {
+                        self.window
+                            .as_ref()
+                            .map_or(&[][..], |w| w.keys[i].as_slice())
+                    }))
+                }
+                None if window.continued_by(prev) => (window.keys.len() * 2).min(SCAN_WINDOW_MAX),
+                None => SCAN_WINDOW_FIRST,
+            },
+            None => SCAN_WINDOW_FIRST,
         };
-        if let Some(limit) = limit {
-            let keys: Vec<Vec<u8>> = conn
-                .prepare_cached("SELECT key FROM kvStore WHERE key > ? ORDER BY key LIMIT ?")
-                .and_then(|mut stmt| {
-                    stmt.query_map(rusqlite::params![Text(prev), limit as i64], |row| {
-                        text_column(row, 0)
-                    })?
-                    .collect()
-                })
-                .map_err(Error::sqlite("kvStore getNextKey"))?;
-            let complete = keys.len() < limit;
-            self.window = Some(ScanWindow {
-                after: prev.to_vec(),
-                keys,
-                complete,
-            });
-        }
-        Ok(self.window.as_ref().and_then(|w| w.answer(prev)).flatten())
+        let keys: Vec<Vec<u8>> = conn
+            .prepare_cached("SELECT key FROM kvStore WHERE key > ? ORDER BY key LIMIT ?")
+            .and_then(|mut stmt| {
+                stmt.query_map(rusqlite::params![Text(prev), limit as i64], |row| {
+                    text_column(row, 0)
+                })?
+                .collect()
+            })
+            .map_err(Error::sqlite("kvStore getNextKey"))?;
+        let complete = keys.len() < limit;
+        let window = self.window.insert(ScanWindow {
+            after: prev.to_vec(),
+            keys,
+            complete,
+            cursor: Default::default(),
+        });
+        Ok(window
+            .locate(prev)
+            .flatten()
+            .map(|i| window.keys[i].as_slice()))
     }
 
     /// Writes `writes` into SQLite (inside the caller's open transaction).

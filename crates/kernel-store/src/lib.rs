@@ -154,7 +154,8 @@ impl KernelStore {
     /// Outside a write transaction another connection may have committed since the caches
     /// were filled; SQLite's `data_version` says whether one did.
     fn sync_with_other_writers(&mut self) -> Result<()> {
-        if self.txn_open {
+        // No other connection can reach an in-memory database.
+        if self.txn_open || self.db_path.is_none() {
             return Ok(());
         }
         let version: i64 = self
