@@ -195,6 +195,14 @@ impl KernelStore {
         }
     }
 
+    /// swing-store's `noteExport(key, value)` for transcript, snapshot and bundle records.
+    #[allow(dead_code)]
+    fn note_export(&mut self, key: &str, value: Option<&str>) {
+        if let Some(exports) = &mut self.exports {
+            exports.put(key.as_bytes(), value.map(|v| v.as_bytes().to_vec()));
+        }
+    }
+
     /// swing-store's `flushPendingExports`: hand over the sorted net changes, if any.
     fn flush_exports(
         &mut self,
