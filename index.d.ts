@@ -98,7 +98,7 @@ export declare class KernelStore {
    * The vatKeeper's `getVatParameters`: the retained copy, or `undefined` for a vat that
    * has none (created before retention existed).
    */
-  getVatParameters(vatId: string): CapData | null
+  getVatParameters(vatId: string): CapData | undefined
   /**
    * `createVat(bundleCap, { vatParameters })` for a vat the kernel has recorded
    * (`vNN.options` exists, not terminated): retains the parameters and counts their slots.
@@ -117,7 +117,7 @@ export declare class KernelStore {
    * slot (those reaching zero join the maybe-free set) and deletes the copy. Returns what
    * was released, or `undefined` if the vat had none.
    */
-  terminateVat(vatId: string): CapData | null
+  terminateVat(vatId: string): CapData | undefined
   /**
    * Every live vat (static and dynamic, minus `vats.terminated`), split into those a
    * kernel-wide "upgrade all vats" can restart with their retained vatParameters and those

@@ -16,41 +16,19 @@ unsafe fn read_string(
     value: sys::napi_value,
     message: &std::ffi::CStr,
 ) -> napi::Result<String> {
-    let mut len = 0;
-    let status =
-        unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
-    if status == sys::Status::napi_string_expected {
-        unsafe { sys::napi_throw_type_error(env, INVALID_ARG_TYPE.as_ptr(), message.as_ptr()) };
-        return Err(napi::Error::from_status(Status::PendingException));
-    }
-    if status != sys::Status::napi_ok {
-        return Err(napi::Error::new(
-            Status::from(status),
-            "cannot read string argument".to_owned(),
-        ));
-    }
-    let mut buf: Vec<u8> = Vec::with_capacity(len + 1);
-    let mut written = 0;
-    let status = unsafe {
-        sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), len + 1, &mut written)
-    };
-    if status != sys::Status::napi_ok {
-        return Err(napi::Error::new(
-            Status::from(status),
-            "cannot read string argument".to_owned(),
-        ));
-    }
-    unsafe {
-        buf.set_len(written);
-        Ok(String::from_utf8_unchecked(buf))
+    match unsafe { read_utf8(env, value)? } {
+        // N-API writes well-formed UTF-8 (lone surrogates already replaced).
+        Some(bytes) => Ok(unsafe { String::from_utf8_unchecked(bytes) }),
+        None => {
+            unsafe { sys::napi_throw_type_error(env, INVALID_ARG_TYPE.as_ptr(), message.as_ptr()) };
+            Err(napi::Error::from_status(Status::PendingException))
+        }
     }
 }
 
-/// Reads a JS string as WTF-8, the bytes V8 hands better-sqlite3: lone surrogates keep their
-/// own 3-byte sequences instead of collapsing into U+FFFD. Only strings whose UTF-8 reading
-/// contains U+FFFD are read a second time, as UTF-16, to tell the two apart.
-unsafe fn read_wtf8(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Option<Vec<u8>>> {
-    // Most keys fit a small buffer: one N-API read instead of a length query and a copy.
+/// N-API's UTF-8 reading of a JS string, or `None` when the value is not a string. Most
+/// arguments fit a small buffer: one N-API read instead of a length query and a copy.
+unsafe fn read_utf8(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Option<Vec<u8>>> {
     const SMALL: usize = 128;
     let mut small = [0u8; SMALL];
     let mut written = 0;
@@ -68,28 +46,31 @@ unsafe fn read_wtf8(env: sys::napi_env, value: sys::napi_value) -> napi::Result<
     }
     // V8 stops before a character that would not fit, so only a read that left room for the
     // longest UTF-8 character (4 bytes) and the NUL is known to be whole.
-    let buf = if written + 4 < SMALL - 1 {
-        small[..written].to_vec()
-    } else {
-        let mut len = 0;
-        unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
-        let mut buf: Vec<u8> = Vec::with_capacity(len + 1);
-        unsafe {
-            sys::napi_get_value_string_utf8(
-                env,
-                value,
-                buf.as_mut_ptr().cast(),
-                len + 1,
-                &mut written,
-            );
-            buf.set_len(written);
-        }
-        buf
+    if written + 4 < SMALL - 1 {
+        return Ok(Some(small[..written].to_vec()));
+    }
+    let mut len = 0;
+    unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
+    let mut buf: Vec<u8> = Vec::with_capacity(len + 1);
+    unsafe {
+        sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), len + 1, &mut written);
+        buf.set_len(written);
+    }
+    Ok(Some(buf))
+}
+
+/// Reads a JS string as WTF-8, the bytes V8 hands better-sqlite3: lone surrogates keep their
+/// own 3-byte sequences instead of collapsing into U+FFFD. Only strings whose UTF-8 reading
+/// contains U+FFFD are read a second time, as UTF-16, to tell the two apart.
+unsafe fn read_wtf8(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Option<Vec<u8>>> {
+    let Some(buf) = (unsafe { read_utf8(env, value)? }) else {
+        return Ok(None);
     };
     if !buf.windows(3).any(|w| w == [0xEF, 0xBF, 0xBD]) {
         return Ok(Some(buf));
     }
     let mut units_len = 0;
+    let mut written = 0;
     unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut units_len) };
     let mut units: Vec<u16> = Vec::with_capacity(units_len + 1);
     unsafe {
@@ -245,15 +226,47 @@ unsafe fn throw(
     napi::Error::from_status(Status::PendingException)
 }
 
-/// A debugging tag: any string; `undefined`/`null` become `"undefined"` as in a JS template.
-pub struct Tag(pub String);
+/// A refcount call's debugging tag, read only if an error message needs it (the kernel never
+/// stores tags, and reading one costs as much as a small refcount update).
+#[derive(Default)]
+pub enum Tag {
+    Given {
+        env: sys::napi_env,
+        value: sys::napi_value,
+    },
+    #[default]
+    Missing,
+}
 
 impl FromNapiValue for Tag {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
-        if is_nullish(unsafe { type_of(env, value) }) {
-            return Ok(Tag("undefined".to_owned()));
+        Ok(Tag::Given { env, value })
+    }
+}
+
+impl kernel_store::RefTag for Tag {
+    /// As `@endo/errors` renders a substituted value: strings quoted, `undefined` as
+    /// `"[undefined]"`, numbers and booleans bare.
+    fn render(&self) -> String {
+        let &Tag::Given { env, value } = self else {
+            return "\"[undefined]\"".to_owned();
+        };
+        let kind = unsafe { type_of(env, value) };
+        let mut text = ptr::null_mut();
+        if unsafe { sys::napi_coerce_to_string(env, value, &mut text) } != sys::Status::napi_ok {
+            return "\"[unprintable]\"".to_owned();
         }
-        unsafe { read_string(env, value, c"tag must be a string") }.map(Tag)
+        let text = unsafe { read_utf8(env, text) }
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        match kind {
+            sys::ValueType::napi_string
+            | sys::ValueType::napi_symbol
+            | sys::ValueType::napi_object => kernel_store::json::quote(&text),
+            _ => text.into_owned(),
+        }
     }
 }
 

@@ -48,7 +48,7 @@ impl KernelStore {
         #[napi(ts_arg_type = "RefOptions")] options: Option<RefOptionsArg>,
     ) -> Result<(), JsErr> {
         let options = options.map(|o| o.0).unwrap_or_default();
-        let tag = tag.map_or_else(|| "undefined".to_owned(), |t| t.0);
+        let tag = tag.unwrap_or_default();
         with_store(&self.shared, |s| {
             s.increment_ref_count(&kref.0, &tag, options)
         })
@@ -65,7 +65,7 @@ impl KernelStore {
         #[napi(ts_arg_type = "RefOptions")] options: Option<RefOptionsArg>,
     ) -> Result<bool, JsErr> {
         let options = options.map(|o| o.0).unwrap_or_default();
-        let tag = tag.map_or_else(|| "undefined".to_owned(), |t| t.0);
+        let tag = tag.unwrap_or_default();
         with_store(&self.shared, |s| {
             s.decrement_ref_count(&kref.0, &tag, options)
         })

@@ -1,6 +1,7 @@
 //! `KernelStore`'s retained-vatParameters methods, shaped like the vatKeeper and vat-admin
 //! calls. Each is all-or-nothing and crosses the boundary once, whatever the slot count.
 
+use napi::bindgen_prelude::{Either, Undefined};
 use napi_derive::napi;
 
 use crate::args::{CapDataArg, VatId, VatOptionsArg};
@@ -20,6 +21,14 @@ impl From<kernel_store::CapData> for CapDataJs {
             body: c.body,
             slots: c.slots,
         }
+    }
+}
+
+/// Capdata, or `undefined` (as the vatKeeper's `getVatParameters` returns for none).
+fn or_undefined(capdata: Option<kernel_store::CapData>) -> Either<CapDataJs, Undefined> {
+    match capdata {
+        Some(c) => Either::A(c.into()),
+        None => Either::B(()),
     }
 }
 
@@ -99,13 +108,12 @@ impl KernelStore {
 
     /// The vatKeeper's `getVatParameters`: the retained copy, or `undefined` for a vat that
     /// has none (created before retention existed).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, ts_return_type = "CapData | undefined")]
     pub fn get_vat_parameters(
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
-    ) -> Result<Option<CapDataJs>, JsErr> {
-        with_store(&self.shared, |s| s.get_vat_parameters(&vat_id.0))
-            .map(|c| c.map(CapDataJs::from))
+    ) -> Result<Either<CapDataJs, Undefined>, JsErr> {
+        with_store(&self.shared, |s| s.get_vat_parameters(&vat_id.0)).map(or_undefined)
     }
 
     /// `createVat(bundleCap, { vatParameters })` for a vat the kernel has recorded
@@ -144,12 +152,12 @@ impl KernelStore {
     /// Releases a terminating (still live) vat's retained vatParameters: decrements every
     /// slot (those reaching zero join the maybe-free set) and deletes the copy. Returns what
     /// was released, or `undefined` if the vat had none.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, ts_return_type = "CapData | undefined")]
     pub fn terminate_vat(
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
-    ) -> Result<Option<CapDataJs>, JsErr> {
-        with_store(&self.shared, |s| s.terminate_vat(&vat_id.0)).map(|c| c.map(CapDataJs::from))
+    ) -> Result<Either<CapDataJs, Undefined>, JsErr> {
+        with_store(&self.shared, |s| s.terminate_vat(&vat_id.0)).map(or_undefined)
     }
 
     /// Every live vat (static and dynamic, minus `vats.terminated`), split into those a

@@ -33,14 +33,16 @@ pub enum Error {
     NotASwingStore { message: String },
     /// A kref that is not `ko<N>`, `kp<N>` or `kd<N>`.
     InvalidKref { kref: String },
-    /// `incrementRefCount('')` / `decrementRefCount('')`.
+    /// `incrementRefCount('')` / `decrementRefCount('')`; `tag` is rendered (see `RefTag`).
     EmptyKref {
         operation: &'static str,
         tag: String,
     },
+    /// A vatKeeper call for a vat the kernel never initialized (`vNN.o.nextID` missing).
+    VatNotInitialized { vat_id: String },
     /// A key the kernel requires is absent (swing-store's `getRequired`).
     MissingKey { key: String },
-    /// A promise decrement at zero.
+    /// A promise decrement at zero; `tag` is rendered (see `RefTag`).
     PromiseUnderflow { kref: String, tag: String },
     /// An object count that would go negative.
     ObjectUnderflow {
@@ -73,6 +75,36 @@ pub enum Error {
     NoRetainedVatParameters { vat_id: String },
     /// The host's export callback threw; the host's own exception is what propagates.
     ExportCallback,
+    /// A transcript operation on a vat that has no current span (never initialised, or
+    /// stopped): the kernel asked about a vat whose transcript it does not own.
+    NoCurrentTranscript { vat_id: String },
+    /// `readSpan(vatID, startPos)` naming no span; `position` is the JS number as `q()` shows it.
+    NoTranscriptSpan { vat_id: String, position: String },
+    /// The end-of-iteration check of `readSpan`: how a pruned span is discovered.
+    IncompleteTranscriptSpan { read: u64, expected: u64 },
+    /// A bundle whose moduleFormat does not suit its bundleID's version (`"b0-"` or `"b1-"`).
+    UnsupportedModuleFormat {
+        prefix: &'static str,
+        module_format: String,
+    },
+    /// A bundle whose contents do not hash to its bundleID.
+    BundleIdMismatch { bundle_id: String },
+    /// A bundleID with neither the `b0-` nor the `b1-` prefix.
+    UnsupportedBundleId { bundle_id: String },
+    /// A stored bundle row whose bundleID has no known prefix (only a foreign writer makes one).
+    StoredBundleIdUnsupported { bundle_id: String },
+    /// `endoZipBase64` that `@endo/base64` would refuse; the message is its own.
+    InvalidBase64 { message: String },
+    /// `getBundle` of an id with no row.
+    BundleNotFound { bundle_id: String },
+    /// `getBundle` of a row whose data was never populated (an unfinished import).
+    BundlePruned { bundle_id: String },
+    /// `loadSnapshot` of a vat with no in-use snapshot, or one whose data was pruned.
+    NoSnapshot { vat_id: String },
+    /// A loaded snapshot whose decompressed bytes do not hash to the recorded hash.
+    SnapshotHashMismatch { actual: String, expected: String },
+    /// Stored snapshot data that is not valid gzip; coded as Node's zlib codes it.
+    Gzip { source: std::io::Error },
     /// An error from SQLite itself, with the operation that hit it.
     Sqlite {
         context: &'static str,
@@ -97,7 +129,26 @@ impl Error {
             Error::JournalMode { .. } => "ERR_JOURNAL_MODE",
             Error::NotASwingStore { .. } => "ERR_NOT_A_SWING_STORE",
             Error::ExportCallback => "ERR_EXPORT_CALLBACK",
+            Error::NoCurrentTranscript { .. } => "ERR_NO_CURRENT_TRANSCRIPT",
+            Error::NoTranscriptSpan { .. } => "ERR_NO_TRANSCRIPT_SPAN",
+            Error::IncompleteTranscriptSpan { .. } => "ERR_INCOMPLETE_TRANSCRIPT_SPAN",
+            Error::UnsupportedModuleFormat { .. } => "ERR_UNSUPPORTED_MODULE_FORMAT",
+            Error::BundleIdMismatch { .. } => "ERR_BUNDLE_ID_MISMATCH",
+            Error::UnsupportedBundleId { .. } | Error::StoredBundleIdUnsupported { .. } => {
+                "ERR_UNSUPPORTED_BUNDLE_ID"
+            }
+            Error::InvalidBase64 { .. } => "ERR_INVALID_BASE64",
+            Error::BundleNotFound { .. } => "ERR_BUNDLE_NOT_FOUND",
+            Error::BundlePruned { .. } => "ERR_BUNDLE_PRUNED",
+            Error::NoSnapshot { .. } => "ERR_NO_SNAPSHOT",
+            Error::SnapshotHashMismatch { .. } => "ERR_SNAPSHOT_HASH_MISMATCH",
+            // Node's zlib reports a truncated stream and a corrupt one under these codes.
+            Error::Gzip { source } if source.kind() == std::io::ErrorKind::UnexpectedEof => {
+                "Z_BUF_ERROR"
+            }
+            Error::Gzip { .. } => "Z_DATA_ERROR",
             Error::InvalidKref { .. } | Error::EmptyKref { .. } => "ERR_INVALID_KREF",
+            Error::VatNotInitialized { .. } => "ERR_UNKNOWN_VAT",
             Error::MissingKey { .. } => "ERR_MISSING_KEY",
             Error::PromiseUnderflow { .. } | Error::ObjectUnderflow { .. } => {
                 "ERR_REFCOUNT_UNDERFLOW"
@@ -148,10 +199,11 @@ impl fmt::Display for Error {
             Error::InvalidKref { kref } => write!(f, "invalid kernelSlot {}", quote(kref)),
             Error::EmptyKref { operation, tag } => {
                 let noun = if *operation == "incrementRefCount" { "kref" } else { "kernelSlot" };
-                write!(f, "{operation} called with empty {noun}, tag={}", quote(tag))
+                write!(f, "{operation} called with empty {noun}, tag={tag}")
             }
             Error::MissingKey { key } => write!(f, "storage lacks required key {}", quote(key)),
-            Error::PromiseUnderflow { kref, tag } => write!(f, "refCount underflow {} {}", quote(kref), quote(tag)),
+            Error::PromiseUnderflow { kref, tag } => write!(f, "refCount underflow {} {tag}", quote(kref)),
+            Error::VatNotInitialized { vat_id } => write!(f, "{vat_id} was not initialized"),
             Error::ObjectUnderflow { kref, reachable, recognizable } => {
                 write!(f, "{} underflow {reachable},{recognizable}", quote(kref))
             }
@@ -172,6 +224,43 @@ impl fmt::Display for Error {
                 "vat {} has no retained vatParameters (created before retention existed): pass options.vatParameters to upgrade it",
                 quote(vat_id)
             ),
+            Error::NoCurrentTranscript { vat_id } => {
+                write!(f, "no current transcript for {}", quote(vat_id))
+            }
+            Error::NoTranscriptSpan { vat_id, position } => {
+                write!(f, "no transcript span for {} at {position}", quote(vat_id))
+            }
+            Error::IncompleteTranscriptSpan { read, expected } => {
+                write!(f, "read {read} transcript entries (expected {expected})")
+            }
+            Error::UnsupportedModuleFormat { prefix, module_format } => {
+                write!(f, "unsupported {prefix} module format {}", quote(module_format))
+            }
+            Error::BundleIdMismatch { bundle_id } => {
+                write!(f, "bundleID {} does not match bundle", quote(bundle_id))
+            }
+            // swing-store leaves this id unquoted in its template; unredacted, `@endo/errors`
+            // then quotes it anyway.
+            Error::UnsupportedBundleId { bundle_id } => {
+                write!(f, "unsupported BundleID {}", quote(bundle_id))
+            }
+            Error::StoredBundleIdUnsupported { bundle_id } => {
+                write!(f, "somehow found unsupported BundleID {}", quote(bundle_id))
+            }
+            Error::InvalidBase64 { message } => f.write_str(message),
+            Error::BundleNotFound { bundle_id } => write!(f, "bundle {} not found", quote(bundle_id)),
+            Error::BundlePruned { bundle_id } => write!(f, "bundle {} pruned", quote(bundle_id)),
+            Error::NoSnapshot { vat_id } => {
+                write!(f, "no snapshot available for vat {}", quote(vat_id))
+            }
+            Error::SnapshotHashMismatch { actual, expected } => {
+                write!(f, "actual hash {} !== expected {}", quote(actual), quote(expected))
+            }
+            // Node's wording for a stream that ends early; otherwise the decoder's own.
+            Error::Gzip { source } if source.kind() == std::io::ErrorKind::UnexpectedEof => {
+                f.write_str("unexpected end of file")
+            }
+            Error::Gzip { source } => write!(f, "{source}"),
             // SQLite's own message, as swing-store surfaces it; `context` is kept for Debug.
             Error::Sqlite { source, .. } => write!(f, "{source}"),
         }
@@ -182,6 +271,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Sqlite { source, .. } => Some(source),
+            Error::Gzip { source } => Some(source),
             _ => None,
         }
     }

@@ -73,7 +73,9 @@ impl KernelStore {
         facet.check_writable(key)?;
         self.ensure_txn()?;
         match (facet, KeyType::of(key)) {
-            (Facet::Kernel, KeyType::Consensus) => self.kernel_write(key, value),
+            (Facet::Kernel, KeyType::Consensus) => {
+                self.kernel_write(key, value.map(<[u8]>::to_vec))
+            }
             _ => self.kv.put(key, value.map(<[u8]>::to_vec)),
         }
         self.spill_outside_cranks()
@@ -81,13 +83,13 @@ impl KernelStore {
 
     /// A kernel-facet consensus write inside an open transaction: stored, export-noted and
     /// crank-hashed, in swing-store's order.
-    pub(crate) fn kernel_write(&mut self, key: &[u8], value: Option<&[u8]>) {
-        self.kv.put(key, value.map(<[u8]>::to_vec));
-        self.note_kv_export(key, value);
-        match value {
+    pub(crate) fn kernel_write(&mut self, key: &[u8], value: Option<Vec<u8>>) {
+        match &value {
             Some(value) => self.crank.hash_set(key, value),
             None => self.crank.hash_delete(key),
         }
+        self.note_kv_export(key, value.as_deref());
+        self.kv.put(key, value);
     }
 
     /// Writes made between cranks have no savepoint to roll back to, so a large block of

@@ -2,7 +2,10 @@
 //! `@agoric/swing-store` 0.10.0 lays it out, whose kvStore, cranks and hashes behave
 //! identically, with the block's writes held in memory until `commit`.
 
+pub mod base64;
 mod batch;
+mod budget;
+mod bundle;
 mod capdata;
 mod crank;
 mod error;
@@ -14,6 +17,9 @@ mod kv;
 mod overlay;
 mod refcount;
 pub mod schema;
+mod snapshot;
+mod sql;
+mod transcript;
 mod vat_params;
 pub mod wtf8;
 
@@ -22,14 +28,18 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+pub use budget::{budget_from_js, Deletion};
+pub use bundle::{Bundle, BundleInput};
 pub use capdata::CapData;
 pub use crank::CrankHashes;
 pub use error::{Error, Result};
 pub use facet::Facet;
 pub use kref::KrefKind;
 pub use kv::KeyType;
-pub use refcount::{ObjectRefCount, RefOptions};
+pub use refcount::{ObjectRefCount, RefOptions, RefTag};
 pub use schema::{Durability, DB_FILE_NAME};
+pub use snapshot::{SnapshotInfo, SnapshotReader, SnapshotResult, SnapshotWriter};
+pub use transcript::{SpanBounds, SpanCursor, SpanStart};
 pub use vat_params::{EligibleVat, IneligibleVat, UpgradePlan};
 
 use crank::CrankState;
@@ -52,6 +62,10 @@ pub struct OpenOptions {
     pub track_exports: bool,
     /// Uncommitted bytes held in memory before they go into the open transaction.
     pub spill_threshold_bytes: usize,
+    /// swing-store's `keepTranscripts`: keep the items of closed transcript spans.
+    pub keep_transcripts: bool,
+    /// swing-store's `keepSnapshots`: keep the data of snapshots no longer in use.
+    pub keep_snapshots: bool,
 }
 
 impl Default for OpenOptions {
@@ -61,6 +75,8 @@ impl Default for OpenOptions {
             durability: Durability::Full,
             track_exports: false,
             spill_threshold_bytes: DEFAULT_SPILL_THRESHOLD_BYTES,
+            keep_transcripts: true,
+            keep_snapshots: false,
         }
     }
 }
@@ -81,6 +97,8 @@ pub struct KernelStore {
     readonly: bool,
     spill_threshold_bytes: usize,
     db_path: Option<PathBuf>,
+    keep_transcripts: bool,
+    keep_snapshots: bool,
 }
 
 impl KernelStore {
@@ -112,6 +130,8 @@ impl KernelStore {
             readonly: options.readonly,
             spill_threshold_bytes: options.spill_threshold_bytes,
             db_path,
+            keep_transcripts: options.keep_transcripts,
+            keep_snapshots: options.keep_snapshots,
         })
     }
 
@@ -196,7 +216,6 @@ impl KernelStore {
     }
 
     /// swing-store's `noteExport(key, value)` for transcript, snapshot and bundle records.
-    #[allow(dead_code)]
     fn note_export(&mut self, key: &str, value: Option<&str>) {
         if let Some(exports) = &mut self.exports {
             exports.put(key.as_bytes(), value.map(|v| v.as_bytes().to_vec()));

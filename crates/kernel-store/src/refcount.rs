@@ -7,6 +7,19 @@ use crate::error::{Error, Result};
 use crate::kref::{ref_count_key, KrefKind};
 use crate::KernelStore;
 
+/// A refcount operation's debugging tag. The kernel never stores it; it only appears in error
+/// messages, so callers can hand over something that renders it only then — as `@endo/errors`
+/// renders a substituted value (a string JSON-quoted, `undefined` as `"[undefined]"`).
+pub trait RefTag {
+    fn render(&self) -> String;
+}
+
+impl RefTag for str {
+    fn render(&self) -> String {
+        crate::json::quote(self)
+    }
+}
+
 /// The kernel's `{ isExport, onlyRecognizable }` options.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RefOptions {
@@ -24,57 +37,69 @@ pub struct ObjectRefCount {
     pub recognizable: u64,
 }
 
-fn parse_count(key: &str, text: &str, expected: &'static str) -> Result<u64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::CorruptValue {
-            key: key.to_owned(),
-            expected,
-            found: text.to_owned(),
-        });
-    }
-    text.parse().map_err(|_| Error::CorruptValue {
-        key: key.to_owned(),
-        expected,
-        found: text.to_owned(),
-    })
-}
-
 const OBJECT_COUNT_SHAPE: &str = "\"reachable,recognizable\" (two decimal counts)";
 const PROMISE_COUNT_SHAPE: &str = "a decimal count";
+
+/// A decimal count, parsed from the stored bytes without copying them.
+fn parse_count(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(text.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+fn corrupt(key: &str, expected: &'static str, found: &[u8]) -> Error {
+    Error::CorruptValue {
+        key: key.to_owned(),
+        expected,
+        found: String::from_utf8_lossy(found).into_owned(),
+    }
+}
+
+/// Formats counts as the kernel's template literals write them (`"R,C"` or `"N"`).
+fn format_counts(counts: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(24);
+    for (i, n) in counts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(n.to_string().as_bytes());
+    }
+    out
+}
 
 /// Reads `koNN.refCount` as the kernel does: missing (or empty) is `0,0`; R > C is refused.
 fn read_object_count(batch: &Batch, store: &mut KernelStore, kref: &str) -> Result<ObjectRefCount> {
     let key = ref_count_key(kref);
-    let Some(data) = batch.get(store, &key)? else {
-        return Ok(ObjectRefCount::default());
-    };
-    if data.is_empty() {
-        return Ok(ObjectRefCount {
+    let counts = batch.read(store, &key, |data| match data {
+        None => Ok(ObjectRefCount::default()),
+        Some([]) => Ok(ObjectRefCount {
             exists: true,
             reachable: 0,
             recognizable: 0,
-        });
-    }
-    let (r, c) = data.split_once(',').ok_or_else(|| Error::CorruptValue {
-        key: key.clone(),
-        expected: OBJECT_COUNT_SHAPE,
-        found: data.clone(),
-    })?;
-    let reachable = parse_count(&key, r, OBJECT_COUNT_SHAPE)?;
-    let recognizable = parse_count(&key, c, OBJECT_COUNT_SHAPE)?;
-    if reachable > recognizable {
+        }),
+        Some(data) => {
+            let comma = data.iter().position(|&b| b == b',');
+            match comma.and_then(|i| Some((parse_count(&data[..i])?, parse_count(&data[i + 1..])?)))
+            {
+                Some((reachable, recognizable)) => Ok(ObjectRefCount {
+                    exists: true,
+                    reachable,
+                    recognizable,
+                }),
+                None => Err(corrupt(&key, OBJECT_COUNT_SHAPE, data)),
+            }
+        }
+    })??;
+    if counts.reachable > counts.recognizable {
         return Err(Error::RefMismatch {
             when: "get",
             kref: kref.to_owned(),
-            reachable: reachable.into(),
-            recognizable: recognizable.into(),
+            reachable: counts.reachable.into(),
+            recognizable: counts.recognizable.into(),
         });
     }
-    Ok(ObjectRefCount {
-        exists: true,
-        reachable,
-        recognizable,
-    })
+    Ok(counts)
 }
 
 /// Writes `koNN.refCount` after the kernel's checks (never negative, R ≤ C).
@@ -99,35 +124,38 @@ fn write_object_count(
             recognizable,
         });
     }
-    batch.set(ref_count_key(kref), format!("{reachable},{recognizable}"));
+    batch.set(
+        ref_count_key(kref),
+        format_counts(&[reachable as u64, recognizable as u64]),
+    );
     Ok(())
 }
 
 fn read_promise_count(batch: &Batch, store: &mut KernelStore, kref: &str) -> Result<u64> {
     let key = ref_count_key(kref);
-    match batch.get(store, &key)? {
-        Some(text) => parse_count(&key, &text, PROMISE_COUNT_SHAPE),
-        None => Err(Error::MissingKey { key }),
-    }
+    batch.read(store, &key, |data| match data {
+        Some(text) => parse_count(text).ok_or_else(|| corrupt(&key, PROMISE_COUNT_SHAPE, text)),
+        None => Err(Error::MissingKey { key: key.clone() }),
+    })?
 }
 
 pub(crate) fn increment(
     batch: &mut Batch,
     store: &mut KernelStore,
     kref: &str,
-    tag: &str,
+    tag: &(impl RefTag + ?Sized),
     options: RefOptions,
 ) -> Result<()> {
     if kref.is_empty() {
         return Err(Error::EmptyKref {
             operation: "incrementRefCount",
-            tag: tag.to_owned(),
+            tag: tag.render(),
         });
     }
     match KrefKind::parse(kref)? {
         KrefKind::Promise => {
             let count = read_promise_count(batch, store, kref)?;
-            batch.set(ref_count_key(kref), (count + 1).to_string());
+            batch.set(ref_count_key(kref), format_counts(&[count + 1]));
         }
         KrefKind::Object if !options.is_export => {
             let counts = read_object_count(batch, store, kref)?;
@@ -144,13 +172,13 @@ pub(crate) fn decrement(
     batch: &mut Batch,
     store: &mut KernelStore,
     kref: &str,
-    tag: &str,
+    tag: &(impl RefTag + ?Sized),
     options: RefOptions,
 ) -> Result<bool> {
     if kref.is_empty() {
         return Err(Error::EmptyKref {
             operation: "decrementRefCount",
-            tag: tag.to_owned(),
+            tag: tag.render(),
         });
     }
     match KrefKind::parse(kref)? {
@@ -159,10 +187,10 @@ pub(crate) fn decrement(
             if count == 0 {
                 return Err(Error::PromiseUnderflow {
                     kref: kref.to_owned(),
-                    tag: tag.to_owned(),
+                    tag: tag.render(),
                 });
             }
-            batch.set(ref_count_key(kref), (count - 1).to_string());
+            batch.set(ref_count_key(kref), format_counts(&[count - 1]));
             if count == 1 {
                 batch.note_maybe_free(kref);
                 return Ok(true);
@@ -191,7 +219,7 @@ impl KernelStore {
     pub fn increment_ref_count(
         &mut self,
         kref: &str,
-        tag: &str,
+        tag: &(impl RefTag + ?Sized),
         options: RefOptions,
     ) -> Result<()> {
         let mut batch = Batch::default();
@@ -203,7 +231,7 @@ impl KernelStore {
     pub fn decrement_ref_count(
         &mut self,
         kref: &str,
-        tag: &str,
+        tag: &(impl RefTag + ?Sized),
         options: RefOptions,
     ) -> Result<bool> {
         let mut batch = Batch::default();

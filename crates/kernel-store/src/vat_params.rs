@@ -76,15 +76,15 @@ fn string_list(store: &mut KernelStore, key: &str) -> Result<Vec<String>> {
 fn swap(batch: &mut Batch, store: &mut KernelStore, vat_id: &str, new: &CapData) -> Result<()> {
     let key = vat_parameters_key(vat_id);
     for kref in &new.slots {
-        increment(batch, store, kref, &key, RefOptions::default())?;
+        increment(batch, store, kref, key.as_str(), RefOptions::default())?;
     }
     let old = batch.get(store, &key)?.filter(|v| !v.is_empty());
     if let Some(old) = old {
         for kref in CapData::stored_slots(&key, &old)? {
-            decrement(batch, store, &kref, &key, RefOptions::default())?;
+            decrement(batch, store, &kref, key.as_str(), RefOptions::default())?;
         }
     }
-    batch.set(key, new.to_json());
+    batch.set(key, new.to_json().into_bytes());
     Ok(())
 }
 
@@ -92,6 +92,11 @@ impl KernelStore {
     /// The vatKeeper's `setVatParameters`: swaps the retained copy and its refcounts.
     pub fn set_vat_parameters(&mut self, vat_id: &str, vat_parameters: &CapData) -> Result<()> {
         vat_number(vat_id)?;
+        if !self.kv_has(format!("{vat_id}.o.nextID"))? {
+            return Err(Error::VatNotInitialized {
+                vat_id: vat_id.to_owned(),
+            });
+        }
         vat_parameters.validate_as_vat_parameters()?;
         let mut batch = Batch::default();
         swap(&mut batch, self, vat_id, vat_parameters)?;
@@ -154,7 +159,7 @@ impl KernelStore {
         let key = vat_parameters_key(vat_id);
         let mut batch = Batch::default();
         for kref in &retained.slots {
-            decrement(&mut batch, self, kref, &key, RefOptions::default())?;
+            decrement(&mut batch, self, kref, key.as_str(), RefOptions::default())?;
         }
         batch.delete(key);
         self.apply(batch)?;

@@ -17,7 +17,10 @@ fn worked_example_gives_swing_stores_hashes_and_export_rows() {
     store.kv_delete(Facet::Kernel, "kernel.b").unwrap();
     let first = store.emit_crank_hashes().unwrap();
     store
-        .end_crank(&mut |rows| Ok(delivered.push(rows)))
+        .end_crank(&mut |rows| {
+            delivered.push(rows);
+            Ok(())
+        })
         .unwrap();
     assert_eq!(
         first.crankhash,
@@ -36,7 +39,10 @@ fn worked_example_gives_swing_stores_hashes_and_export_rows() {
     store.rollback_crank("deliver").unwrap();
     let second = store.emit_crank_hashes().unwrap();
     store
-        .end_crank(&mut |rows| Ok(delivered.push(rows)))
+        .end_crank(&mut |rows| {
+            delivered.push(rows);
+            Ok(())
+        })
         .unwrap();
     assert_eq!(
         second.crankhash,

@@ -28,12 +28,12 @@ fn get_next_key_skips_keys_deleted_in_the_open_block() {
     let mut store = memory_store();
     for i in 0..200 {
         store
-            .kv_set(Facet::Kernel, &format!("k{i:03}"), "v")
+            .kv_set(Facet::Kernel, format!("k{i:03}"), "v")
             .unwrap();
     }
     commit(&mut store);
     for i in 0..199 {
-        store.kv_delete(Facet::Kernel, &format!("k{i:03}")).unwrap();
+        store.kv_delete(Facet::Kernel, format!("k{i:03}")).unwrap();
     }
     assert_eq!(next_key(&mut store, "").as_deref(), Some("k199"));
     assert_eq!(next_key(&mut store, "k199"), None);
@@ -130,13 +130,13 @@ fn a_block_larger_than_the_spill_threshold_goes_into_the_open_transaction() {
             store
                 .kv_set(
                     Facet::Kernel,
-                    &format!("c{crank:02}.{i:02}"),
+                    format!("c{crank:02}.{i:02}"),
                     "some value to fill the block",
                 )
                 .unwrap();
         }
         store
-            .kv_delete(Facet::Kernel, &format!("c{crank:02}.00"))
+            .kv_delete(Facet::Kernel, format!("c{crank:02}.00"))
             .unwrap();
         if crank % 3 == 0 {
             store.rollback_crank("deliver").unwrap();

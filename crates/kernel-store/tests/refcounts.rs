@@ -20,7 +20,7 @@ const EXPORT: RefOptions = RefOptions {
 
 fn with_promise(store: &mut KernelStore, kpid: &str, count: &str) {
     store
-        .kv_set(Facet::Kernel, &format!("{kpid}.refCount"), count)
+        .kv_set(Facet::Kernel, format!("{kpid}.refCount"), count)
         .unwrap();
 }
 

@@ -91,7 +91,12 @@ fn rollback_undoes_export_notes() {
     store.kv_set(Facet::Kernel, "kept", "overwritten").unwrap();
     store.rollback_crank("deliver").unwrap();
     let mut rows = Vec::new();
-    store.end_crank(&mut |r| Ok(rows = r)).unwrap();
+    store
+        .end_crank(&mut |r| {
+            let _: () = rows = r;
+            Ok(())
+        })
+        .unwrap();
     assert_eq!(rows, vec![(b"kv.kept".to_vec(), Some(b"1".to_vec()))]);
 }
 

@@ -21,8 +21,10 @@ fn kernel_with_vats() -> KernelStore {
         ("vat.dynamicIDs", r#"["v6"]"#),
         ("vats.terminated", "[]"),
         ("v1.source", r#"{"bundleID":"b1-aaa"}"#),
+        ("v1.o.nextID", "50"),
         ("v1.options", r#"{"name":"bootstrap"}"#),
         ("v6.source", r#"{"bundleID":"b1-bbb"}"#),
+        ("v6.o.nextID", "50"),
         ("v6.options", r#"{"name":"dyn"}"#),
         ("ko26.owner", "v1"),
         ("ko26.refCount", "1,1"),
@@ -50,6 +52,16 @@ fn set_vat_parameters_stores_the_json_the_kernel_writes_and_counts_the_slots() {
     );
     assert_eq!(get(&mut store, "ko26.refCount").as_deref(), Some("2,2"));
     assert_eq!(store.get_vat_parameters("v6").unwrap(), Some(marker()));
+}
+
+#[test]
+fn set_vat_parameters_refuses_a_vat_the_kernel_never_initialized() {
+    let mut store = kernel_with_vats();
+    let before = entries(&mut store);
+    let err = store.set_vat_parameters("v9", &marker()).unwrap_err();
+    assert_eq!(err.to_string(), "v9 was not initialized");
+    assert_eq!(err.code(), "ERR_UNKNOWN_VAT");
+    assert_eq!(entries(&mut store), before);
 }
 
 #[test]
@@ -231,10 +243,13 @@ fn the_upgrade_plan_orders_vats_numerically_and_skips_terminated_ones() {
     let mut store = kernel_with_vats();
     for v in ["v10", "v2"] {
         store
-            .kv_set(Facet::Kernel, &format!("{v}.options"), "{}")
+            .kv_set(Facet::Kernel, format!("{v}.o.nextID"), "50")
             .unwrap();
         store
-            .kv_set(Facet::Kernel, &format!("{v}.source"), "{}")
+            .kv_set(Facet::Kernel, format!("{v}.options"), "{}")
+            .unwrap();
+        store
+            .kv_set(Facet::Kernel, format!("{v}.source"), "{}")
             .unwrap();
         store.set_vat_parameters(v, &CapData::undefined()).unwrap();
     }

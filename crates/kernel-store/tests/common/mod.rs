@@ -79,3 +79,72 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
 }
+
+/// An export row as text: `(key, Some(value))`, or `(key, None)` for a deletion.
+pub type TextRow = (String, Option<String>);
+
+fn text_rows(rows: Vec<ExportRow>) -> Vec<TextRow> {
+    let text = |b: Vec<u8>| String::from_utf8(b).expect("UTF-8 export data");
+    rows.into_iter()
+        .map(|(k, v)| (text(k), v.map(text)))
+        .collect()
+}
+
+/// Commits, returning the export rows the callback was handed (none if it was not called).
+pub fn commit_capturing(store: &mut KernelStore) -> Vec<TextRow> {
+    let mut captured = Vec::new();
+    store
+        .commit(&mut |rows| {
+            captured.extend(text_rows(rows));
+            Ok(())
+        })
+        .expect("commit");
+    captured
+}
+
+/// Ends the crank, returning the export rows the callback was handed.
+pub fn end_crank_capturing(store: &mut KernelStore) -> Vec<TextRow> {
+    let mut captured = Vec::new();
+    store
+        .end_crank(&mut |rows| {
+            captured.extend(text_rows(rows));
+            Ok(())
+        })
+        .expect("endCrank");
+    captured
+}
+
+/// An export row as `row("k", Some("v"))` writes it in an expectation.
+pub fn row(key: &str, value: Option<&str>) -> TextRow {
+    (key.to_owned(), value.map(str::to_owned))
+}
+
+/// An in-memory store with exports tracked and the given options otherwise.
+pub fn memory_store_with(options: OpenOptions) -> KernelStore {
+    KernelStore::open(
+        None,
+        OpenOptions {
+            track_exports: true,
+            ..options
+        },
+    )
+    .expect("open in-memory store")
+}
+
+/// A store in `dir` with exports tracked.
+pub fn disk_store(dir: &std::path::Path) -> KernelStore {
+    KernelStore::open(
+        Some(dir),
+        OpenOptions {
+            track_exports: true,
+            ..Default::default()
+        },
+    )
+    .expect("open on-disk store")
+}
+
+/// A second, plain SQLite connection to a store's file, to look at (or damage) rows the way
+/// another program would. Only committed rows are visible to it.
+pub fn raw_connection(store: &KernelStore) -> rusqlite::Connection {
+    rusqlite::Connection::open(store.db_path().expect("an on-disk store")).expect("open raw")
+}
