@@ -59,13 +59,27 @@ fn corrupt(key: &str, expected: &'static str, found: &[u8]) -> Error {
 /// Formats counts as the kernel's template literals write them (`"R,C"` or `"N"`).
 fn format_counts(counts: &[u64]) -> Vec<u8> {
     let mut out = Vec::with_capacity(24);
-    for (i, n) in counts.iter().enumerate() {
+    for (i, &n) in counts.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(n.to_string().as_bytes());
+        push_decimal(&mut out, n);
     }
     out
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Reads `koNN.refCount` as the kernel does: missing (or empty) is `0,0`; R > C is refused.
@@ -284,5 +298,16 @@ fn require_object(kref: &str) -> Result<()> {
         _ => Err(Error::InvalidArgValue {
             message: format!("{} is not a kernel object (koNN)", crate::json::quote(kref)),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_counts;
+
+    #[test]
+    fn counts_are_written_as_plain_decimals() {
+        assert_eq!(format_counts(&[0, 10]), b"0,10");
+        assert_eq!(format_counts(&[u64::MAX]), u64::MAX.to_string().as_bytes());
     }
 }
