@@ -14,6 +14,19 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * 0.10.0 lays it out, whose kvStore, cranks and hashes behave identically.
  */
 export declare class KernelStore {
+  /** Adds a `b0-` bundle given as its `JSON.stringify` text and `moduleFormat`. */
+  addBundleB0(bundleId: string, moduleFormat: string, json: string): void
+  /**
+   * Adds a `b1-` bundle given as its `moduleFormat`, `endoZipBase64` and
+   * `endoZipBase64Sha512` fields.
+   */
+  addBundleB1(bundleId: string, moduleFormat: string, endoZipBase64: string, endoZipBase64Sha512: string): void
+  /** Whether a bundle with data is stored under `bundleID`. */
+  hasBundle(bundleId: string): boolean
+  /** A stored bundle: a `b0-` bundle's JSON text, or a `b1-` bundle's zip bytes. */
+  getBundleData(bundleId: string): string | Buffer
+  /** Deletes a bundle (a silent no-op when there is none). */
+  deleteBundle(bundleId: string): void
   /**
    * Opens the store in directory `dirPath` (file `swingstore.sqlite`, created with its
    * directory if missing), or an in-memory store when `dirPath` is `null`.
@@ -88,6 +101,40 @@ export declare class KernelStore {
   addMaybeFreeKref(kref: string): void
   /** The krefs that may now be free, sorted; the set is cleared. */
   takeMaybeFreeKrefs(): Array<string>
+  /** Stores what `writer` collected as the vat's in-use snapshot at `snapPos`. */
+  saveSnapshot(vatId: string, snapPos: number, writer: SnapshotWriter): SnapshotResult
+  /** Opens the vat's in-use snapshot for reading. */
+  loadSnapshot(vatId: string): SnapshotReader
+  /** The vat's in-use snapshot, or `undefined`. */
+  getSnapshotInfo(vatId: string): SnapshotInfo | undefined
+  /** Retires the vat's in-use snapshot, if any (its data is dropped unless keepSnapshots). */
+  stopUsingLastSnapshot(vatId: string): void
+  /** Deletes the vat's snapshots, newest first, at most `budget` (all when omitted). */
+  deleteVatSnapshots(vatId: string, budgetArg?: number | undefined | null): Deletion
+  /** Deletes every snapshot not in use (no export records, as in swing-store). */
+  deleteAllUnusedSnapshots(): void
+  /** Starts vat `vatID`'s transcript (span 0, incarnation 0). */
+  initTranscript(vatId: string): void
+  /** The current span's bounds, hash and incarnation. */
+  getCurrentSpanBounds(vatId: string): SpanBounds
+  /** Appends `item` to the vat's current span. */
+  addItem(vatId: string, item: string): void
+  /**
+   * Begins reading a span: the current one, or the one starting at `startPos`. Errors
+   * about the arguments or a missing span are thrown here, as swing-store throws them.
+   */
+  readSpanBegin(vatId: string, startPos: number): SpanReader
+  /** Closes the current span and opens the next one in the same incarnation. */
+  rolloverSpan(vatId: string): number
+  /** Closes the current span and opens the first span of the next incarnation. */
+  rolloverIncarnation(vatId: string): number
+  /** Closes the vat's current span, if any (idempotent). */
+  stopUsingTranscript(vatId: string): void
+  /**
+   * Deletes the vat's spans and items, newest first, at most `budget` spans (all when
+   * omitted or `Infinity`).
+   */
+  deleteVatTranscripts(vatId: string, budgetArg?: number | undefined | null): Deletion
   /**
    * The vatKeeper's `setVatParameters`: increments the new slots, then decrements the
    * previously retained ones, then stores the exact JSON the JS kernel writes. Promise
@@ -146,6 +193,31 @@ export declare class KvStore {
   delete(key: string): void
 }
 
+/** Streams a stored snapshot back, decompressed. */
+export declare class SnapshotReader {
+  /**
+   * The next chunk of at most `maxLength` bytes, or `undefined` at the end (after the hash
+   * matched; a mismatch throws instead).
+   */
+  readChunk(maxLength: number): Buffer | undefined
+}
+
+/** Collects a snapshot's bytes for `saveSnapshot`. */
+export declare class SnapshotWriter {
+  constructor()
+  /** Hashes, counts and compresses one chunk. */
+  write(chunk: Uint8Array): void
+}
+
+/** An in-progress `readSpan`: the span's bounds were fixed when it began. */
+export declare class SpanReader {
+  /**
+   * Up to `limit` more items, in position order; `[]` once the span is exhausted. The call
+   * after the last item checks the count (`read N transcript entries (expected M)`).
+   */
+  nextPage(limit: number): Array<string>
+}
+
 /** Capdata: a marshalled body and the krefs its slots refer to. */
 export interface CapData {
   body: string
@@ -158,6 +230,14 @@ export interface CrankHashes {
   crankhash: string
   /** The chained activity hash, now stored under `activityhash`. */
   activityhash: string
+}
+
+/** What a budgeted deletion did. */
+export interface Deletion {
+  /** Whether nothing of the vat's is left to delete. */
+  done: boolean
+  /** How many spans (or snapshots) were deleted. */
+  cleanups: number
 }
 
 /** A live vat a kernel-driven upgrade can restart with its retained vatParameters. */
@@ -191,6 +271,10 @@ export interface OpenOptions {
   readonly?: boolean
   /** swing-store's `unsafeFastMode`: no journal and `synchronous=normal` (bulk import only). */
   unsafeFastMode?: boolean
+  /** Keep the items of closed transcript spans (default true). */
+  keepTranscripts?: boolean
+  /** Keep the data of superseded snapshots (default false). */
+  keepSnapshots?: boolean
   /**
    * Called synchronously at `endCrank()` and `commit()` with the net export-data changes
    * since the last call, sorted by key (UTF-8 byte order), `null` for deletions.
@@ -202,6 +286,31 @@ export interface OpenOptions {
 export interface RefCounts {
   reachable: number
   recognizable: number
+}
+
+/** The in-use snapshot of a vat. */
+export interface SnapshotInfo {
+  snapPos: number
+  hash: string
+  uncompressedSize?: number
+  compressedSize?: number
+}
+
+/** What `saveSnapshot` reports. */
+export interface SnapshotResult {
+  hash: string
+  uncompressedSize: number
+  compressedSize: number
+  compressSeconds: number
+  dbSaveSeconds: number
+}
+
+/** The current span of a vat's transcript. */
+export interface SpanBounds {
+  startPos: number
+  endPos: number
+  hash: string
+  incarnation: number
 }
 
 /** `planUpgradeAll()`'s result, each list in vatID order. */

@@ -837,3 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.KernelStore = nativeBinding.KernelStore
 module.exports.KvStore = nativeBinding.KvStore
+module.exports.SnapshotReader = nativeBinding.SnapshotReader
+module.exports.SnapshotWriter = nativeBinding.SnapshotWriter
+module.exports.SpanReader = nativeBinding.SpanReader

@@ -52,6 +52,10 @@ pub struct OpenOptions {
     pub readonly: Option<bool>,
     /// swing-store's `unsafeFastMode`: no journal and `synchronous=normal` (bulk import only).
     pub unsafe_fast_mode: Option<bool>,
+    /// Keep the items of closed transcript spans (default true).
+    pub keep_transcripts: Option<bool>,
+    /// Keep the data of superseded snapshots (default false).
+    pub keep_snapshots: Option<bool>,
     /// Called synchronously at `endCrank()` and `commit()` with the net export-data changes
     /// since the last call, sorted by key (UTF-8 byte order), `null` for deletions.
     #[napi(ts_type = "(rows: Array<[string, string | null]>) => void")]
@@ -87,6 +91,8 @@ impl KernelStore {
         let options = options.unwrap_or(OpenOptions {
             readonly: None,
             unsafe_fast_mode: None,
+            keep_transcripts: None,
+            keep_snapshots: None,
             export_callback: None,
         });
         let core_options = kernel_store::OpenOptions {
@@ -97,6 +103,8 @@ impl KernelStore {
                 kernel_store::Durability::Full
             },
             track_exports: options.export_callback.is_some(),
+            keep_transcripts: options.keep_transcripts.unwrap_or(true),
+            keep_snapshots: options.keep_snapshots.unwrap_or(false),
             ..Default::default()
         };
         let store =

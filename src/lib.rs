@@ -2,8 +2,11 @@
 //! lives in the `kernel-store` core crate.
 
 mod args;
+mod bundle_methods;
 mod errors;
 mod kernel_store;
 mod kv_store;
 mod refcount_methods;
+mod snapshot_methods;
+mod transcript_methods;
 mod vat_params_methods;

@@ -1,0 +1,50 @@
+// The kernel scenario shared by the demo, the end-to-end tests and bench/kernel: a real
+// SwingSet kernel (@agoric/swingset-vat, unchanged) whose bootstrap vat creates a dynamic vat
+// with an object in its vatParameters, upgrades it with and without vatParameters, and
+// terminates it. The storage is whatever swing-store-shaped object the caller passes.
+// Callers import '@endo/init' (or its debug variant) first.
+import { fileURLToPath } from 'node:url';
+import { initializeSwingset, makeSwingsetController } from '@agoric/swingset-vat';
+import { kunser } from '@agoric/kmarshal';
+
+const vatSource = name => fileURLToPath(new URL(`./vats/${name}.js`, import.meta.url));
+
+/** The scenario's steps: methods of the bootstrap vat's root object, in order. */
+export const STEPS = ['create', 'upgradeWithParameters', 'upgradeWithoutParameters', 'terminate'];
+
+export const scenarioConfig = managerType => ({
+  bootstrap: 'bootstrap',
+  defaultManagerType: managerType,
+  defaultReapInterval: 'never',
+  vats: { bootstrap: { sourceSpec: vatSource('bootstrap') } },
+  bundles: { dynamic: { sourceSpec: vatSource('dynamic') } },
+});
+
+/**
+ * Initializes the kernel in `swingStore` (unless it already is) and starts a controller.
+ * `kernelBundles` may be passed to skip rebuilding the kernel's own bundles.
+ */
+export async function startKernel(swingStore, managerType, { initialize = true, kernelBundles } = {}) {
+  const { kernelStorage, hostStorage } = swingStore;
+  if (initialize) {
+    await initializeSwingset(scenarioConfig(managerType), [], kernelStorage, { kernelBundles });
+    await hostStorage.commit();
+  }
+  const controller = await makeSwingsetController(kernelStorage, {}, {});
+  await controller.run();
+  await hostStorage.commit();
+  return controller;
+}
+
+/** Runs one step to quiescence and commits; returns what the bootstrap vat answered. */
+export async function runStep(controller, swingStore, method) {
+  const kpid = controller.queueToVatRoot('bootstrap', method, [], 'ignore');
+  await controller.run();
+  await swingStore.hostStorage.commit();
+  const status = controller.kpStatus(kpid);
+  const resolution = status === 'unresolved' ? undefined : kunser(controller.kpResolution(kpid));
+  return { status, resolution };
+}
+
+/** The dynamic vat's ID (the last one the kernel created) from the kvStore. */
+export const dynamicVatID = kvStore => JSON.parse(kvStore.get('vat.dynamicIDs') || '[]').at(-1);

@@ -1,0 +1,251 @@
+'use strict';
+// The swing-store-compatible entry: `initSwingStore` / `openSwingStore` / `isSwingStore` with
+// @agoric/swing-store 0.10.0's signatures and returned shape, built on the native KernelStore
+// (which is also handed out, as `kernelStore`, over the same connection and transaction).
+// Only what N-API cannot express lives here: facet objects, promise-returning wrappers,
+// iterators over the native paged readers.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const native = require('../index.js');
+
+const { KernelStore, SnapshotWriter } = native;
+
+const DB_FILE_NAME = 'swingstore.sqlite';
+/** Items per native page when iterating a transcript span. */
+const SPAN_PAGE = 256;
+/** Bytes per chunk when streaming a snapshot back out. */
+const SNAPSHOT_CHUNK = 64 * 1024;
+
+/** What the kernel would get from swing-store: frozen deeply when SES is there, else frozen. */
+const harden = value => (typeof globalThis.harden === 'function' ? globalThis.harden(value) : Object.freeze(value));
+
+const fail = (message, code) => {
+  const error = Error(message);
+  if (code) error.code = code;
+  throw error;
+};
+
+/** Options swing-store has that this store does not implement; refused rather than ignored. */
+const UNSUPPORTED_OPTIONS = ['asFile', 'serialized', 'traceFile', 'archiveSnapshot', 'archiveTranscript'];
+
+function isSwingStore(dirPath) {
+  typeof dirPath === 'string' || fail('dirPath must be a string');
+  return fs.existsSync(dirPath) && fs.existsSync(path.resolve(dirPath, DB_FILE_NAME));
+}
+
+const makeKvFacet = kv =>
+  harden({
+    has: key => kv.has(key),
+    get: key => kv.get(key),
+    getNextKey: previousKey => kv.getNextKey(previousKey),
+    set: (key, value, _bypassHash) => kv.set(key, value),
+    delete: key => kv.delete(key),
+  });
+
+function makeTranscriptStore(store) {
+  const readSpan = (vatID, startPos) => {
+    const reader = store.readSpanBegin(vatID, startPos);
+    function* items() {
+      for (;;) {
+        const page = reader.nextPage(SPAN_PAGE);
+        if (page.length === 0) return;
+        yield* page;
+      }
+    }
+    return items();
+  };
+  return {
+    initTranscript: vatID => store.initTranscript(vatID),
+    rolloverSpan: async vatID => store.rolloverSpan(vatID),
+    rolloverIncarnation: async vatID => store.rolloverIncarnation(vatID),
+    getCurrentSpanBounds: vatID => store.getCurrentSpanBounds(vatID),
+    addItem: (vatID, item) => store.addItem(vatID, item),
+    readSpan,
+    stopUsingTranscript: async vatID => store.stopUsingTranscript(vatID),
+    deleteVatTranscripts: (vatID, budget) => store.deleteVatTranscripts(vatID, budget),
+  };
+}
+
+function makeSnapStore(store) {
+  async function saveSnapshot(vatID, snapPos, snapshotStream) {
+    const writer = new SnapshotWriter();
+    for await (const chunk of snapshotStream) {
+      writer.write(chunk);
+    }
+    const r = store.saveSnapshot(vatID, snapPos, writer);
+    return harden({
+      hash: r.hash,
+      uncompressedSize: r.uncompressedSize,
+      compressSeconds: r.compressSeconds,
+      dbSaveSeconds: r.dbSaveSeconds,
+      archiveWriteSeconds: undefined,
+      compressedSize: r.compressedSize,
+    });
+  }
+  async function* loadSnapshot(vatID) {
+    const reader = store.loadSnapshot(vatID);
+    for (;;) {
+      const chunk = reader.readChunk(SNAPSHOT_CHUNK);
+      if (chunk === undefined) return;
+      yield chunk;
+    }
+  }
+  const getSnapshotInfo = vatID => {
+    const info = store.getSnapshotInfo(vatID);
+    return info && harden({ ...info });
+  };
+  return {
+    loadSnapshot,
+    saveSnapshot,
+    deleteAllUnusedSnapshots: () => store.deleteAllUnusedSnapshots(),
+    deleteVatSnapshots: (vatID, budget) => store.deleteVatSnapshots(vatID, budget),
+    stopUsingLastSnapshot: vatID => store.stopUsingLastSnapshot(vatID),
+    getSnapshotInfo,
+  };
+}
+
+function makeBundleStore(store) {
+  const addBundle = (bundleID, bundle) => {
+    const moduleFormat = bundle.moduleFormat === undefined ? '[undefined]' : String(bundle.moduleFormat);
+    if (typeof bundleID === 'string' && bundleID.startsWith('b0-')) {
+      return store.addBundleB0(bundleID, moduleFormat, JSON.stringify(bundle));
+    }
+    return store.addBundleB1(
+      String(bundleID),
+      moduleFormat,
+      String(bundle.endoZipBase64),
+      String(bundle.endoZipBase64Sha512),
+    );
+  };
+  const getBundle = bundleID => {
+    const data = store.getBundleData(bundleID);
+    if (typeof data === 'string') {
+      return harden(JSON.parse(data));
+    }
+    return harden({
+      moduleFormat: 'endoZipBase64',
+      endoZipBase64Sha512: bundleID.slice(3),
+      endoZipBase64: data.toString('base64'),
+    });
+  };
+  return {
+    addBundle,
+    hasBundle: bundleID => store.hasBundle(bundleID),
+    getBundle,
+    deleteBundle: bundleID => store.deleteBundle(bundleID),
+  };
+}
+
+const pick = (object, names) => Object.fromEntries(names.map(name => [name, object[name]]));
+
+function makeSwingStore(dirPath, forceReset, options = {}) {
+  const {
+    readonly = false,
+    unsafeFastMode = false,
+    keepSnapshots = false,
+    keepTranscripts = true,
+    exportCallback,
+    wrapKvStore = kv => kv,
+    wrapTranscriptStore = s => s,
+    wrapSnapStore = s => s,
+    wrapBundleStore = s => s,
+  } = options;
+  for (const name of UNSUPPORTED_OPTIONS) {
+    options[name] === undefined ||
+      fail(`swingset-kernel-store does not support the swing-store option ${JSON.stringify(name)}`, 'ERR_UNSUPPORTED_OPTION');
+  }
+  exportCallback === undefined || typeof exportCallback === 'function' || fail('export callback must be a function');
+
+  if (dirPath && forceReset) {
+    fs.rmSync(dirPath, { recursive: true, force: true });
+  }
+  const store = KernelStore.open(dirPath || null, {
+    readonly,
+    unsafeFastMode,
+    keepSnapshots,
+    keepTranscripts,
+    ...(exportCallback && { exportCallback }),
+  });
+  const dbFile = dirPath ? path.resolve(dirPath, DB_FILE_NAME) : null;
+
+  const kvStore = wrapKvStore(makeKvFacet(store.internalKvStore));
+  const transcriptStore = wrapTranscriptStore(makeTranscriptStore(store));
+  const snapStore = wrapSnapStore(makeSnapStore(store));
+  const bundleStore = wrapBundleStore(makeBundleStore(store));
+
+  const kernelStorage = {
+    kvStore: makeKvFacet(store.kvStore),
+    transcriptStore: pick(transcriptStore, [
+      'initTranscript',
+      'rolloverSpan',
+      'rolloverIncarnation',
+      'getCurrentSpanBounds',
+      'addItem',
+      'readSpan',
+      'stopUsingTranscript',
+      'deleteVatTranscripts',
+    ]),
+    snapStore: pick(snapStore, [
+      'loadSnapshot',
+      'saveSnapshot',
+      'deleteAllUnusedSnapshots',
+      'deleteVatSnapshots',
+      'stopUsingLastSnapshot',
+      'getSnapshotInfo',
+    ]),
+    bundleStore: pick(bundleStore, ['addBundle', 'hasBundle', 'getBundle', 'deleteBundle']),
+    startCrank: () => store.startCrank(),
+    establishCrankSavepoint: savepoint => store.establishCrankSavepoint(savepoint),
+    rollbackCrank: savepoint => store.rollbackCrank(savepoint),
+    emitCrankHashes: () => store.emitCrankHashes(),
+    endCrank: () => store.endCrank(),
+    getActivityhash: () => store.getActivityhash(),
+  };
+
+  const hostStorage = {
+    repairMetadata: async () =>
+      fail('swingset-kernel-store does not implement repairMetadata', 'ERR_UNSUPPORTED_OPERATION'),
+    kvStore: makeKvFacet(store.hostKvStore),
+    commit: async () => store.commit(),
+    close: async () => store.close(),
+    diskUsage: () => (dbFile ? fs.statSync(dbFile).size : 0),
+  };
+
+  const debug = {
+    serialize: () => fail('swingset-kernel-store does not serialize databases', 'ERR_UNSUPPORTED_OPERATION'),
+    dump: () => ({ kvEntries: Object.fromEntries(store.dumpKv()) }),
+    getDatabase: () => null,
+  };
+
+  const internal = {
+    dirPath: dirPath || null,
+    asFile: false,
+    db: null,
+    kvStore,
+    snapStore,
+    transcriptStore,
+    bundleStore,
+  };
+
+  return harden({ kernelStorage, hostStorage, debug, internal, kernelStore: store });
+}
+
+function initSwingStore(dirPath = null, options = {}) {
+  dirPath && typeof dirPath !== 'string' && fail('path must be a string');
+  return makeSwingStore(dirPath, true, options);
+}
+
+function openSwingStore(dirPath, options = {}) {
+  typeof dirPath === 'string' || fail('path must be a string');
+  return makeSwingStore(dirPath, false, options);
+}
+
+exports.initSwingStore = initSwingStore;
+exports.openSwingStore = openSwingStore;
+exports.isSwingStore = isSwingStore;
+exports.KernelStore = KernelStore;
+exports.KvStore = native.KvStore;
+exports.SnapshotWriter = SnapshotWriter;
+exports.SnapshotReader = native.SnapshotReader;
+exports.SpanReader = native.SpanReader;

@@ -1,0 +1,13 @@
+// ESM entry: the same exports as the CommonJS one.
+import entry from './index.cjs';
+
+export const {
+  initSwingStore,
+  openSwingStore,
+  isSwingStore,
+  KernelStore,
+  KvStore,
+  SnapshotWriter,
+  SnapshotReader,
+  SpanReader,
+} = entry;

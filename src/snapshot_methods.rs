@@ -1,0 +1,145 @@
+//! `KernelStore`'s snapStore methods. A snapshot streams through a native writer (hash, size
+//! and gzip computed as chunks arrive) and back out through a native reader (hash checked at
+//! the end), so neither side ever holds a whole heap snapshot in JS.
+
+use napi::bindgen_prelude::{Buffer, Either, Undefined};
+use napi_derive::napi;
+
+use crate::args::VatId;
+use crate::errors::{to_js, JsErr};
+use crate::kernel_store::{with_store, KernelStore};
+use crate::transcript_methods::{budget, Deletion};
+
+/// What `saveSnapshot` reports.
+#[napi(object)]
+pub struct SnapshotResult {
+    pub hash: String,
+    pub uncompressed_size: f64,
+    pub compressed_size: f64,
+    pub compress_seconds: f64,
+    pub db_save_seconds: f64,
+}
+
+/// The in-use snapshot of a vat.
+#[napi(object)]
+pub struct SnapshotInfo {
+    pub snap_pos: f64,
+    pub hash: String,
+    pub uncompressed_size: Option<f64>,
+    pub compressed_size: Option<f64>,
+}
+
+/// Collects a snapshot's bytes for `saveSnapshot`.
+#[napi]
+pub struct SnapshotWriter {
+    inner: Option<kernel_store::SnapshotWriter>,
+}
+
+#[napi]
+impl SnapshotWriter {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        SnapshotWriter {
+            inner: Some(kernel_store::SnapshotWriter::new()),
+        }
+    }
+
+    /// Hashes, counts and compresses one chunk.
+    #[napi(catch_unwind)]
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), JsErr> {
+        let writer = self.inner.as_mut().ok_or_else(used)?;
+        writer.write(chunk).map_err(to_js)
+    }
+}
+
+fn used() -> JsErr {
+    JsErr::new(
+        "ERR_INVALID_ARG_VALUE",
+        "this snapshot writer was already saved".to_owned(),
+    )
+}
+
+/// Streams a stored snapshot back, decompressed.
+#[napi]
+pub struct SnapshotReader {
+    inner: kernel_store::SnapshotReader,
+}
+
+#[napi]
+impl SnapshotReader {
+    /// The next chunk of at most `maxLength` bytes, or `undefined` at the end (after the hash
+    /// matched; a mismatch throws instead).
+    #[napi(catch_unwind, ts_return_type = "Buffer | undefined")]
+    pub fn read_chunk(&mut self, max_length: u32) -> Result<Either<Buffer, Undefined>, JsErr> {
+        match self.inner.read_chunk(max_length.max(1) as usize).map_err(to_js)? {
+            Some(bytes) => Ok(Either::A(bytes.into())),
+            None => Ok(Either::B(())),
+        }
+    }
+}
+
+#[napi]
+impl KernelStore {
+    /// Stores what `writer` collected as the vat's in-use snapshot at `snapPos`.
+    #[napi(catch_unwind)]
+    pub fn save_snapshot(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+        snap_pos: f64,
+        writer: &mut SnapshotWriter,
+    ) -> Result<SnapshotResult, JsErr> {
+        let inner = writer.inner.take().ok_or_else(used)?;
+        with_store(&self.shared, |s| s.save_snapshot(&vat_id.0, snap_pos as u64, inner)).map(|r| SnapshotResult {
+            hash: r.hash,
+            uncompressed_size: r.uncompressed_size as f64,
+            compressed_size: r.compressed_size as f64,
+            compress_seconds: r.compress_seconds,
+            db_save_seconds: r.db_save_seconds,
+        })
+    }
+
+    /// Opens the vat's in-use snapshot for reading.
+    #[napi(catch_unwind)]
+    pub fn load_snapshot(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<SnapshotReader, JsErr> {
+        with_store(&self.shared, |s| s.load_snapshot(&vat_id.0)).map(|inner| SnapshotReader { inner })
+    }
+
+    /// The vat's in-use snapshot, or `undefined`.
+    #[napi(catch_unwind, ts_return_type = "SnapshotInfo | undefined")]
+    pub fn get_snapshot_info(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+    ) -> Result<Either<SnapshotInfo, Undefined>, JsErr> {
+        Ok(match with_store(&self.shared, |s| s.get_snapshot_info(&vat_id.0))? {
+            Some(i) => Either::A(SnapshotInfo {
+                snap_pos: i.snap_pos as f64,
+                hash: i.hash,
+                uncompressed_size: i.uncompressed_size.map(|n| n as f64),
+                compressed_size: i.compressed_size.map(|n| n as f64),
+            }),
+            None => Either::B(()),
+        })
+    }
+
+    /// Retires the vat's in-use snapshot, if any (its data is dropped unless keepSnapshots).
+    #[napi(catch_unwind)]
+    pub fn stop_using_last_snapshot(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<(), JsErr> {
+        with_store(&self.shared, |s| s.stop_using_last_snapshot(&vat_id.0))
+    }
+
+    /// Deletes the vat's snapshots, newest first, at most `budget` (all when omitted).
+    #[napi(catch_unwind)]
+    pub fn delete_vat_snapshots(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+        budget_arg: Option<f64>,
+    ) -> Result<Deletion, JsErr> {
+        with_store(&self.shared, |s| s.delete_vat_snapshots(&vat_id.0, budget(budget_arg)?)).map(Deletion::from)
+    }
+
+    /// Deletes every snapshot not in use (no export records, as in swing-store).
+    #[napi(catch_unwind)]
+    pub fn delete_all_unused_snapshots(&self) -> Result<(), JsErr> {
+        with_store(&self.shared, |s| s.delete_all_unused_snapshots())
+    }
+}

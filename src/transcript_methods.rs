@@ -1,0 +1,137 @@
+//! `KernelStore`'s transcriptStore methods (swing-store's kernel facet), plus a paged span
+//! reader: the JS layer turns its pages into `readSpan`'s iterator without holding a SQLite
+//! statement open across calls.
+
+use napi::bindgen_prelude::{Either, Undefined};
+use napi_derive::napi;
+
+use crate::args::VatId;
+use crate::errors::JsErr;
+use crate::kernel_store::{with_store, KernelStore, Shared};
+
+/// The current span of a vat's transcript.
+#[napi(object)]
+pub struct SpanBounds {
+    pub start_pos: f64,
+    pub end_pos: f64,
+    pub hash: String,
+    pub incarnation: f64,
+}
+
+/// What a budgeted deletion did.
+#[napi(object)]
+pub struct Deletion {
+    /// Whether nothing of the vat's is left to delete.
+    pub done: bool,
+    /// How many spans (or snapshots) were deleted.
+    pub cleanups: f64,
+}
+
+impl From<kernel_store::Deletion> for Deletion {
+    fn from(d: kernel_store::Deletion) -> Self {
+        Deletion {
+            done: d.done,
+            cleanups: d.cleanups as f64,
+        }
+    }
+}
+
+pub(crate) fn budget(budget: Option<f64>) -> kernel_store::Result<Option<u64>> {
+    kernel_store::budget_from_js(budget)
+}
+
+/// An in-progress `readSpan`: the span's bounds were fixed when it began.
+#[napi]
+pub struct SpanReader {
+    shared: Shared,
+    cursor: kernel_store::SpanCursor,
+}
+
+#[napi]
+impl SpanReader {
+    /// Up to `limit` more items, in position order; `[]` once the span is exhausted. The call
+    /// after the last item checks the count (`read N transcript entries (expected M)`).
+    #[napi(catch_unwind)]
+    pub fn next_page(&mut self, limit: u32) -> Result<Vec<String>, JsErr> {
+        let cursor = &mut self.cursor;
+        with_store(&self.shared, |s| s.read_span_page(cursor, limit.max(1) as usize))
+    }
+}
+
+#[napi]
+impl KernelStore {
+    /// Starts vat `vatID`'s transcript (span 0, incarnation 0).
+    #[napi(catch_unwind)]
+    pub fn init_transcript(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<(), JsErr> {
+        with_store(&self.shared, |s| s.init_transcript(&vat_id.0))
+    }
+
+    /// The current span's bounds, hash and incarnation.
+    #[napi(catch_unwind)]
+    pub fn get_current_span_bounds(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+    ) -> Result<SpanBounds, JsErr> {
+        with_store(&self.shared, |s| s.get_current_span_bounds(&vat_id.0)).map(|b| SpanBounds {
+            start_pos: b.start_pos as f64,
+            end_pos: b.end_pos as f64,
+            hash: b.hash,
+            incarnation: b.incarnation as f64,
+        })
+    }
+
+    /// Appends `item` to the vat's current span.
+    #[napi(catch_unwind)]
+    pub fn add_item(&self, #[napi(ts_arg_type = "string")] vat_id: VatId, item: String) -> Result<(), JsErr> {
+        with_store(&self.shared, |s| s.add_item(&vat_id.0, &item))
+    }
+
+    /// Begins reading a span: the current one, or the one starting at `startPos`. Errors
+    /// about the arguments or a missing span are thrown here, as swing-store throws them.
+    #[napi(catch_unwind)]
+    pub fn read_span_begin(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+        #[napi(ts_arg_type = "number")] start_pos: Either<Undefined, Either<f64, napi::bindgen_prelude::Unknown<'_>>>,
+    ) -> Result<SpanReader, JsErr> {
+        let start = match start_pos {
+            Either::A(()) => kernel_store::SpanStart::Current,
+            Either::B(Either::A(n)) => kernel_store::SpanStart::Position(n),
+            Either::B(Either::B(_)) => kernel_store::SpanStart::NotANumber,
+        };
+        let cursor = with_store(&self.shared, |s| s.begin_read_span(&vat_id.0, start))?;
+        Ok(SpanReader {
+            shared: self.shared.clone(),
+            cursor,
+        })
+    }
+
+    /// Closes the current span and opens the next one in the same incarnation.
+    #[napi(catch_unwind)]
+    pub fn rollover_span(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<f64, JsErr> {
+        with_store(&self.shared, |s| s.rollover_span(&vat_id.0)).map(|n| n as f64)
+    }
+
+    /// Closes the current span and opens the first span of the next incarnation.
+    #[napi(catch_unwind)]
+    pub fn rollover_incarnation(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<f64, JsErr> {
+        with_store(&self.shared, |s| s.rollover_incarnation(&vat_id.0)).map(|n| n as f64)
+    }
+
+    /// Closes the vat's current span, if any (idempotent).
+    #[napi(catch_unwind)]
+    pub fn stop_using_transcript(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<(), JsErr> {
+        with_store(&self.shared, |s| s.stop_using_transcript(&vat_id.0))
+    }
+
+    /// Deletes the vat's spans and items, newest first, at most `budget` spans (all when
+    /// omitted or `Infinity`).
+    #[napi(catch_unwind)]
+    pub fn delete_vat_transcripts(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+        budget_arg: Option<f64>,
+    ) -> Result<Deletion, JsErr> {
+        with_store(&self.shared, |s| s.delete_vat_transcripts(&vat_id.0, budget(budget_arg)?)).map(Deletion::from)
+    }
+}
