@@ -7,6 +7,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { Readable } = require('node:stream');
 const native = require('../index.js');
 
 const { KernelStore, SnapshotWriter } = native;
@@ -70,7 +71,10 @@ function makeTranscriptStore(store) {
 function makeSnapStore(store) {
   async function saveSnapshot(vatID, snapPos, snapshotStream) {
     const writer = new SnapshotWriter();
-    for await (const chunk of snapshotStream) {
+    // Read through a Readable, as swing-store does: the kernel tees this stream in lockstep
+    // with the restarted worker's loader, and a consumer that pulls one chunk at a time
+    // (a bare for-await) was observed to deadlock against it with xs-worker.
+    for await (const chunk of Readable.from(snapshotStream)) {
       writer.write(chunk);
     }
     const r = store.saveSnapshot(vatID, snapPos, writer);
