@@ -1,0 +1,71 @@
+// The main job: a real SwingSet kernel (@agoric/swingset-vat 0.33.0, unchanged) running on
+// this store, on disk. A dynamic vat gets an object in its vatParameters, is upgraded with
+// and without vatParameters and terminated; each step prints what the kernel retained and the
+// object's refcount. Then the native lifecycle replays the same vat on a copy of the store to
+// show what it does differently.
+//
+//   npm run demo [-- <dir>]     (default: ./.store-demo, erased first)
+import '@endo/init';
+import { resolve } from 'node:path';
+import { initSwingStore, KernelStore } from '../lib/index.mjs';
+import { STEPS, startKernel, runStep, dynamicVatID } from './kernel-scenario.mjs';
+
+const dir = resolve(process.argv[2] ?? '.store-demo');
+const swingStore = initSwingStore(dir);
+const { kvStore } = swingStore.kernelStorage;
+const { kernelStore } = swingStore;
+
+const show = (label, value) => console.log(`  ${label.padEnd(22)} ${value}`);
+const lifecycleView = (store, vatID, marker) => ({
+  vatParameters: store.kvStore.get(`${vatID}.vatParameters`) ?? '(none)',
+  refCount: store.kvStore.get(`${marker}.refCount`) ?? '(deleted)',
+});
+
+console.log(`store: ${dir}/swingstore.sqlite (kernel: local workers)`);
+console.log('starting the kernel (bundling its vats takes a few seconds)...');
+const controller = await startKernel(swingStore, 'local');
+console.log(`kernel started; activityhash ${kernelStore.getActivityhash()}\n`);
+
+let vatID;
+let marker;
+let afterCreate;
+const kernelSays = {};
+for (const step of STEPS) {
+  const { status, resolution } = await runStep(controller, swingStore, step);
+  vatID ??= dynamicVatID(kvStore);
+  const retained = kvStore.get(`${vatID}.vatParameters`);
+  marker ??= retained && JSON.parse(retained).slots[0];
+  if (step === 'create') afterCreate = kernelStore.dumpKv();
+  kernelSays[step] = lifecycleView(kernelStore, vatID, marker);
+  console.log(`step ${step}: ${status}, the vat says "${resolution}"`);
+  show(`${vatID}.vatParameters`, kernelSays[step].vatParameters);
+  show(`${marker}.refCount`, kernelSays[step].refCount);
+  show('activityhash', kernelStore.getActivityhash());
+  if (step === 'upgradeWithoutParameters') {
+    const plan = kernelStore.planUpgradeAll();
+    console.log('  planUpgradeAll():');
+    for (const v of plan.eligible) show(`    eligible ${v.vatID}`, `${v.name} ${JSON.stringify(v.vatParameters)}`);
+    for (const v of plan.ineligible) show(`    ineligible ${v.vatID}`, `${v.name}: ${v.reason}`);
+  }
+}
+await controller.shutdown();
+await swingStore.hostStorage.close();
+
+// The same vat through the native lifecycle, on an in-memory copy of the store as it was
+// right after the kernel created the vat.
+const copy = KernelStore.open(null);
+for (const [key, value] of afterCreate) copy.internalKvStore.set(key, value);
+copy.commit();
+copy.upgradeVat(vatID, {});
+const nativeUpgrade = lifecycleView(copy, vatID, marker);
+copy.terminateVat(vatID);
+const nativeTerminate = lifecycleView(copy, vatID, marker);
+copy.close();
+
+console.log('\nwhat the native lifecycle does differently (same vat, from right after create):');
+console.log('  upgrade without vatParameters:');
+show('    kernel', `${kernelSays.upgradeWithoutParameters.vatParameters}, ${marker} ${kernelSays.upgradeWithoutParameters.refCount}`);
+show('    native upgradeVat', `${nativeUpgrade.vatParameters}, ${marker} ${nativeUpgrade.refCount} (reused, still counted)`);
+console.log('  terminate:');
+show('    kernel', `${marker} ${kernelSays.terminate.refCount} after cleanup (one count left by the deleted retained copy)`);
+show('    native terminateVat', `${nativeTerminate.vatParameters}, ${marker} ${nativeTerminate.refCount} (released)`);
