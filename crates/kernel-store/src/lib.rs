@@ -106,6 +106,20 @@ impl KernelStore {
     /// `None`, bringing the database to swing-store's schema.
     pub fn open(dir: Option<&Path>, options: OpenOptions) -> Result<KernelStore> {
         let db_path = match dir {
+            // A read-only opener (an auditor, a CLI) must never create what it was asked to read.
+            Some(dir) if options.readonly => {
+                let file = dir.join(DB_FILE_NAME);
+                if !file.is_file() {
+                    return Err(Error::NotASwingStore {
+                        message: format!(
+                            "no swing-store in {}: {} does not exist",
+                            dir.display(),
+                            file.display()
+                        ),
+                    });
+                }
+                Some(file)
+            }
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| Error::NotASwingStore {
                     message: format!("cannot create store directory {}: {e}", dir.display()),

@@ -256,3 +256,40 @@ fn another_connections_commit_is_seen_by_a_store_that_cached_the_old_value() {
     assert_eq!(get(&mut reader, "x").as_deref(), Some("1"));
     assert_eq!(next_key(&mut reader, "").as_deref(), Some("x"));
 }
+
+#[test]
+fn a_readonly_open_of_a_missing_store_fails_without_creating_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing-here");
+    let options = OpenOptions {
+        readonly: true,
+        ..Default::default()
+    };
+    let err = KernelStore::open(Some(&missing), options)
+        .err()
+        .expect("refused");
+    assert_eq!(err.code(), "ERR_NOT_A_SWING_STORE");
+    assert!(
+        err.to_string().contains("swingstore.sqlite does not exist"),
+        "{err}"
+    );
+    assert!(!missing.exists());
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_with_a_clear_code() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("swingstore.sqlite"),
+        "this is not a database, just text\n".repeat(200),
+    )
+    .unwrap();
+    let options = OpenOptions {
+        readonly: true,
+        ..Default::default()
+    };
+    let err = KernelStore::open(Some(dir.path()), options)
+        .err()
+        .expect("refused");
+    assert_eq!(err.code(), "ERR_CORRUPT", "{err}");
+}
