@@ -11,8 +11,16 @@ use crate::kernel_store::{with_store, KernelStore};
 impl KernelStore {
     /// Adds a `b0-` bundle given as its `JSON.stringify` text and `moduleFormat`.
     #[napi(catch_unwind)]
-    pub fn add_bundle_b0(&self, bundle_id: String, module_format: String, json: String) -> Result<(), JsErr> {
-        let input = kernel_store::BundleInput::B0 { module_format, json };
+    pub fn add_bundle_b0(
+        &self,
+        bundle_id: String,
+        module_format: String,
+        json: String,
+    ) -> Result<(), JsErr> {
+        let input = kernel_store::BundleInput::B0 {
+            module_format,
+            json,
+        };
         with_store(&self.shared, |s| s.add_bundle(&bundle_id, &input))
     }
 

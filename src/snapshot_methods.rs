@@ -71,7 +71,11 @@ impl SnapshotReader {
     /// matched; a mismatch throws instead).
     #[napi(catch_unwind, ts_return_type = "Buffer | undefined")]
     pub fn read_chunk(&mut self, max_length: u32) -> Result<Either<Buffer, Undefined>, JsErr> {
-        match self.inner.read_chunk(max_length.max(1) as usize).map_err(to_js)? {
+        match self
+            .inner
+            .read_chunk(max_length.max(1) as usize)
+            .map_err(to_js)?
+        {
             Some(bytes) => Ok(Either::A(bytes.into())),
             None => Ok(Either::B(())),
         }
@@ -89,7 +93,10 @@ impl KernelStore {
         writer: &mut SnapshotWriter,
     ) -> Result<SnapshotResult, JsErr> {
         let inner = writer.inner.take().ok_or_else(used)?;
-        with_store(&self.shared, |s| s.save_snapshot(&vat_id.0, snap_pos as u64, inner)).map(|r| SnapshotResult {
+        with_store(&self.shared, |s| {
+            s.save_snapshot(&vat_id.0, snap_pos as u64, inner)
+        })
+        .map(|r| SnapshotResult {
             hash: r.hash,
             uncompressed_size: r.uncompressed_size as f64,
             compressed_size: r.compressed_size as f64,
@@ -100,8 +107,12 @@ impl KernelStore {
 
     /// Opens the vat's in-use snapshot for reading.
     #[napi(catch_unwind)]
-    pub fn load_snapshot(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<SnapshotReader, JsErr> {
-        with_store(&self.shared, |s| s.load_snapshot(&vat_id.0)).map(|inner| SnapshotReader { inner })
+    pub fn load_snapshot(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+    ) -> Result<SnapshotReader, JsErr> {
+        with_store(&self.shared, |s| s.load_snapshot(&vat_id.0))
+            .map(|inner| SnapshotReader { inner })
     }
 
     /// The vat's in-use snapshot, or `undefined`.
@@ -110,20 +121,25 @@ impl KernelStore {
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
     ) -> Result<Either<SnapshotInfo, Undefined>, JsErr> {
-        Ok(match with_store(&self.shared, |s| s.get_snapshot_info(&vat_id.0))? {
-            Some(i) => Either::A(SnapshotInfo {
-                snap_pos: i.snap_pos as f64,
-                hash: i.hash,
-                uncompressed_size: i.uncompressed_size.map(|n| n as f64),
-                compressed_size: i.compressed_size.map(|n| n as f64),
-            }),
-            None => Either::B(()),
-        })
+        Ok(
+            match with_store(&self.shared, |s| s.get_snapshot_info(&vat_id.0))? {
+                Some(i) => Either::A(SnapshotInfo {
+                    snap_pos: i.snap_pos as f64,
+                    hash: i.hash,
+                    uncompressed_size: i.uncompressed_size.map(|n| n as f64),
+                    compressed_size: i.compressed_size.map(|n| n as f64),
+                }),
+                None => Either::B(()),
+            },
+        )
     }
 
     /// Retires the vat's in-use snapshot, if any (its data is dropped unless keepSnapshots).
     #[napi(catch_unwind)]
-    pub fn stop_using_last_snapshot(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<(), JsErr> {
+    pub fn stop_using_last_snapshot(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+    ) -> Result<(), JsErr> {
         with_store(&self.shared, |s| s.stop_using_last_snapshot(&vat_id.0))
     }
 
@@ -134,7 +150,10 @@ impl KernelStore {
         #[napi(ts_arg_type = "string")] vat_id: VatId,
         budget_arg: Option<f64>,
     ) -> Result<Deletion, JsErr> {
-        with_store(&self.shared, |s| s.delete_vat_snapshots(&vat_id.0, budget(budget_arg)?)).map(Deletion::from)
+        with_store(&self.shared, |s| {
+            s.delete_vat_snapshots(&vat_id.0, budget(budget_arg)?)
+        })
+        .map(Deletion::from)
     }
 
     /// Deletes every snapshot not in use (no export records, as in swing-store).

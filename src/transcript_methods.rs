@@ -54,7 +54,9 @@ impl SpanReader {
     #[napi(catch_unwind)]
     pub fn next_page(&mut self, limit: u32) -> Result<Vec<String>, JsErr> {
         let cursor = &mut self.cursor;
-        with_store(&self.shared, |s| s.read_span_page(cursor, limit.max(1) as usize))
+        with_store(&self.shared, |s| {
+            s.read_span_page(cursor, limit.max(1) as usize)
+        })
     }
 }
 
@@ -62,7 +64,10 @@ impl SpanReader {
 impl KernelStore {
     /// Starts vat `vatID`'s transcript (span 0, incarnation 0).
     #[napi(catch_unwind)]
-    pub fn init_transcript(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<(), JsErr> {
+    pub fn init_transcript(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+    ) -> Result<(), JsErr> {
         with_store(&self.shared, |s| s.init_transcript(&vat_id.0))
     }
 
@@ -82,7 +87,11 @@ impl KernelStore {
 
     /// Appends `item` to the vat's current span.
     #[napi(catch_unwind)]
-    pub fn add_item(&self, #[napi(ts_arg_type = "string")] vat_id: VatId, item: String) -> Result<(), JsErr> {
+    pub fn add_item(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+        item: String,
+    ) -> Result<(), JsErr> {
         with_store(&self.shared, |s| s.add_item(&vat_id.0, &item))
     }
 
@@ -92,7 +101,10 @@ impl KernelStore {
     pub fn read_span_begin(
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
-        #[napi(ts_arg_type = "number")] start_pos: Either<Undefined, Either<f64, napi::bindgen_prelude::Unknown<'_>>>,
+        #[napi(ts_arg_type = "number")] start_pos: Either<
+            Undefined,
+            Either<f64, napi::bindgen_prelude::Unknown<'_>>,
+        >,
     ) -> Result<SpanReader, JsErr> {
         let start = match start_pos {
             Either::A(()) => kernel_store::SpanStart::Current,
@@ -108,19 +120,28 @@ impl KernelStore {
 
     /// Closes the current span and opens the next one in the same incarnation.
     #[napi(catch_unwind)]
-    pub fn rollover_span(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<f64, JsErr> {
+    pub fn rollover_span(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+    ) -> Result<f64, JsErr> {
         with_store(&self.shared, |s| s.rollover_span(&vat_id.0)).map(|n| n as f64)
     }
 
     /// Closes the current span and opens the first span of the next incarnation.
     #[napi(catch_unwind)]
-    pub fn rollover_incarnation(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<f64, JsErr> {
+    pub fn rollover_incarnation(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+    ) -> Result<f64, JsErr> {
         with_store(&self.shared, |s| s.rollover_incarnation(&vat_id.0)).map(|n| n as f64)
     }
 
     /// Closes the vat's current span, if any (idempotent).
     #[napi(catch_unwind)]
-    pub fn stop_using_transcript(&self, #[napi(ts_arg_type = "string")] vat_id: VatId) -> Result<(), JsErr> {
+    pub fn stop_using_transcript(
+        &self,
+        #[napi(ts_arg_type = "string")] vat_id: VatId,
+    ) -> Result<(), JsErr> {
         with_store(&self.shared, |s| s.stop_using_transcript(&vat_id.0))
     }
 
@@ -132,6 +153,9 @@ impl KernelStore {
         #[napi(ts_arg_type = "string")] vat_id: VatId,
         budget_arg: Option<f64>,
     ) -> Result<Deletion, JsErr> {
-        with_store(&self.shared, |s| s.delete_vat_transcripts(&vat_id.0, budget(budget_arg)?)).map(Deletion::from)
+        with_store(&self.shared, |s| {
+            s.delete_vat_transcripts(&vat_id.0, budget(budget_arg)?)
+        })
+        .map(Deletion::from)
     }
 }
