@@ -14,6 +14,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * 0.10.0 lays it out, whose kvStore, cranks and hashes behave identically.
  */
 export declare class KernelStore {
+  /**
+   * Audits what this store has committed (a file-backed store is read through its own
+   * read-only connection, so an open block is not seen).
+   */
+  auditRefcounts(options?: AuditOptions | undefined | null, progress?: (scanned: number, totalEstimate: number) => void): AuditReport
   /** Adds a `b0-` bundle given as its `JSON.stringify` text and `moduleFormat`. */
   addBundleB0(bundleId: string, moduleFormat: string, json: string): void
   /**
@@ -216,6 +221,62 @@ export declare class SpanReader {
    * after the last item checks the count (`read N transcript entries (expected M)`).
    */
   nextPage(limit: number): Array<string>
+}
+
+/** One discrepancy or notable record. */
+export interface AuditFinding {
+  /**
+   * e.g. `deficit`, `surplus`, `missing-refcount`, `missing-drop-export`, `malformed`,
+   * `zero-count`.
+   */
+  kind: string
+  kref?: string
+  key?: string
+  /** The stored count (`"R,C"` or `"N"`), or `null` when there is none. */
+  stored?: string
+  /** The count recomputed from the holders. */
+  computed?: string
+  holders: Array<AuditHolder>
+  message: string
+}
+
+/** One holder of a reference: the key that holds it and what it adds (`"R,C"` or `"N"`). */
+export interface AuditHolder {
+  key: string
+  what: string
+  adds: string
+}
+
+/** Options of an audit. */
+export interface AuditOptions {
+  /**
+   * Krefs a host holds outside the store (e.g. the bootstrap result `kp40`), each counted
+   * as one holder named `external`.
+   */
+  external?: Array<string>
+}
+
+/**
+ * Audits the database at `path` (a store directory or its `swingstore.sqlite`) read-only:
+ * every `koNN`/`kpNN` refcount is recomputed from its holders and compared.
+ */
+export declare function auditRefcounts(path: string, options?: AuditOptions | undefined | null, progress?: (scanned: number, totalEstimate: number) => void): AuditReport
+
+/**
+ * What an audit found: errors (deficits, missing counts, broken GC invariants, malformed
+ * values), warnings (surpluses) and info (legal zero counts).
+ */
+export interface AuditReport {
+  entriesScanned: number
+  passes: number
+  objects: number
+  promises: number
+  references: number
+  elapsedSeconds: number
+  entriesPerSecond: number
+  errors: Array<AuditFinding>
+  warnings: Array<AuditFinding>
+  info: Array<AuditFinding>
 }
 
 /** Capdata: a marshalled body and the krefs its slots refer to. */

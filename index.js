@@ -840,3 +840,4 @@ module.exports.KvStore = nativeBinding.KvStore
 module.exports.SnapshotReader = nativeBinding.SnapshotReader
 module.exports.SnapshotWriter = nativeBinding.SnapshotWriter
 module.exports.SpanReader = nativeBinding.SpanReader
+module.exports.auditRefcounts = nativeBinding.auditRefcounts

@@ -81,7 +81,60 @@ const requireDir = (command, dir) => {
   return dir;
 };
 
+/** A one-line progress bar on stderr, redrawn in place; only when stderr is a terminal. */
+const makeProgressBar = () => {
+  if (!process.stderr.isTTY) return undefined;
+  return (scanned, total) => {
+    const fraction = total > 0 ? Math.min(1, scanned / total) : 0;
+    const width = 30;
+    const filled = Math.round(fraction * width);
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${scanned.toLocaleString()} / ~${total.toLocaleString()} entries`,
+    );
+  };
+};
+
+const renderFinding = f =>
+  [
+    `  ${f.kind}${f.kref ? ` ${f.kref}` : ''}${f.key && !f.kref ? ` ${f.key}` : ''}: ${f.message}`,
+    ...(f.stored !== null || f.computed !== null ? [`    stored ${f.stored ?? '(none)'}, computed ${f.computed ?? '(none)'}`] : []),
+    ...f.holders.map(h => `    held by ${h.key} (${h.what}, +${h.adds})`),
+  ].join('\n');
+
 const commands = {
+  audit: ({ positional: [dir], flags }) => {
+    const { auditRefcounts } = require('../lib/index.cjs');
+    const external = flags.external ? flags.external.split(',').map(s => s.trim()).filter(Boolean) : [];
+    const progress = flags.json ? undefined : makeProgressBar();
+    let report;
+    try {
+      report = auditRefcounts(requireDir('audit', dir), { external }, progress);
+    } catch (e) {
+      if (progress) process.stderr.write('\n');
+      console.error(`kernel-store: cannot audit ${dir}: ${e.message}${e.code ? ` (${e.code})` : ''}`);
+      return EXIT_CANNOT_OPEN;
+    }
+    if (progress) process.stderr.write('\n');
+    const clean = report.errors.length === 0 && report.warnings.length === 0;
+    if (flags.json) {
+      console.log(JSON.stringify({ clean, ...report }, null, 2));
+    } else {
+      console.log(
+        `${report.entriesScanned.toLocaleString()} entries, ${report.objects.toLocaleString()} objects, ` +
+          `${report.promises.toLocaleString()} promises audited in ${report.elapsedSeconds.toFixed(2)} s ` +
+          `(${Math.round(report.entriesPerSecond).toLocaleString()} entries/s)`,
+      );
+      for (const [title, list] of [
+        ['errors', report.errors],
+        ['warnings', report.warnings],
+        ['info', report.info],
+      ]) {
+        if (list.length) console.log(`${title} (${list.length}):\n${list.map(renderFinding).join('\n')}`);
+      }
+      console.log(clean ? 'clean: every refcount equals the count of its holders' : 'MISMATCHES FOUND');
+    }
+    return clean ? EXIT_OK : EXIT_MISMATCH;
+  },
   'vat-params': ({ positional: [dir, onlyVat], flags }) => {
     const store = openReadOnly(requireDir('vat-params', dir));
     const plan = store.planUpgradeAll();

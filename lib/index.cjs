@@ -270,6 +270,7 @@ function openSwingStore(dirPath, options = {}) {
 exports.initSwingStore = initSwingStore;
 exports.openSwingStore = openSwingStore;
 exports.isSwingStore = isSwingStore;
+exports.auditRefcounts = native.auditRefcounts;
 exports.KernelStore = KernelStore;
 exports.KvStore = native.KvStore;
 exports.SnapshotWriter = SnapshotWriter;

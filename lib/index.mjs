@@ -5,6 +5,7 @@ export const {
   initSwingStore,
   openSwingStore,
   isSwingStore,
+  auditRefcounts,
   KernelStore,
   KvStore,
   SnapshotWriter,

@@ -2,6 +2,7 @@
 //! lives in the `kernel-store` core crate.
 
 mod args;
+mod audit_methods;
 mod bundle_methods;
 mod errors;
 mod kernel_store;

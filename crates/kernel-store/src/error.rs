@@ -24,6 +24,9 @@ pub enum Error {
     Closed,
     /// Writing to a store opened read-only.
     ReadOnly,
+    /// An operation that reads only committed data, on an in-memory store with an open block
+    /// (no other connection can see its last commit).
+    UncommittedBlock { operation: &'static str },
     /// The journal mode SQLite reports differs from the one asked for.
     JournalMode {
         wanted: &'static str,
@@ -126,6 +129,7 @@ impl Error {
             Error::NoSuchSavepoint { .. } => "ERR_NO_SUCH_SAVEPOINT",
             Error::Closed => "ERR_CLOSED",
             Error::ReadOnly => "ERR_READONLY",
+            Error::UncommittedBlock { .. } => "ERR_UNCOMMITTED_BLOCK",
             Error::JournalMode { .. } => "ERR_JOURNAL_MODE",
             Error::NotASwingStore { .. } => "ERR_NOT_A_SWING_STORE",
             Error::ExportCallback => "ERR_EXPORT_CALLBACK",
@@ -190,6 +194,10 @@ impl fmt::Display for Error {
             Error::NoSuchSavepoint { name } => write!(f, "no such savepoint as \"{}\"", quote_wtf8(name)),
             Error::Closed => f.write_str("db not initialized"),
             Error::ReadOnly => f.write_str("attempt to write a readonly database"),
+            Error::UncommittedBlock { operation } => write!(
+                f,
+                "{operation} reads committed data only, and this in-memory store has an uncommitted block: commit first"
+            ),
             Error::JournalMode { wanted, actual } => {
                 write!(f, "Couldn't set swing-store DB to {wanted} mode (is {actual})")
             }

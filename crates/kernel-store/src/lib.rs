@@ -2,6 +2,7 @@
 //! `@agoric/swing-store` 0.10.0 lays it out, whose kvStore, cranks and hashes behave
 //! identically, with the block's writes held in memory until `commit`.
 
+mod audit;
 pub mod base64;
 mod batch;
 mod budget;
@@ -28,6 +29,10 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+pub use audit::{
+    audit_refcounts_at, AuditOptions, AuditReport, Count, Finding, FindingKind, Holder, Severity,
+    AUDIT_PROGRESS_INTERVAL,
+};
 pub use budget::{budget_from_js, Deletion};
 pub use bundle::{Bundle, BundleInput};
 pub use capdata::CapData;
