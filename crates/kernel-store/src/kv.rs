@@ -133,6 +133,12 @@ impl Committed {
         self.values.insert(key, value);
     }
 
+    fn drop_key(&mut self, key: &[u8]) {
+        if let Some(value) = self.values.remove(key) {
+            self.value_bytes -= key.len() + value.map_or(0, |v| v.len());
+        }
+    }
+
     fn forget(&mut self) {
         self.values.clear();
         self.value_bytes = 0;
@@ -275,7 +281,12 @@ impl Kv {
         }
         self.committed.window = None;
         for (key, write) in writes {
-            self.committed.remember(key, write);
+            match write {
+                Some(value) => self.committed.remember(key, Some(value)),
+                // A deleted key is not kept: the cache holds what the block still reads, and
+                // a long-running kernel deletes far more keys than it ever reads back.
+                None => self.committed.drop_key(&key),
+            }
         }
         Ok(())
     }
