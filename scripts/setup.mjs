@@ -1,6 +1,8 @@
 // Brings a fresh clone (or a stale checkout) to a runnable state: installs the npm
-// dependencies when package-lock.json changed, builds better-sqlite3 for @agoric/swing-store
-// (npm 11 blocks dependency install scripts), and builds the native addon in release mode.
+// dependencies when package-lock.json changed, makes sure the native pieces the tests need were
+// built (better-sqlite3 for @agoric/swing-store, the xsnap worker for xs-worker kernels; npm 11
+// runs dependency install scripts only where package.json's allowScripts says so), and builds
+// the native addon in release mode.
 // Each step is skipped or incremental when already done, so every npm script can run it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -18,10 +20,15 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-const sqliteAddon = join(root, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
-if (!existsSync(sqliteAddon)) {
-  log('building better-sqlite3 for @agoric/swing-store');
-  run('npm', ['rebuild', 'better-sqlite3']);
+const nativeDependencies = [
+  ['better-sqlite3', ['better-sqlite3', 'build', 'Release', 'better_sqlite3.node']],
+  ['@agoric/xsnap', ['@agoric', 'xsnap', 'xsnap-native', 'xsnap', 'build', 'bin', 'lin', 'release', 'xsnap-worker']],
+];
+for (const [name, built] of nativeDependencies) {
+  if (!existsSync(join(root, 'node_modules', ...built))) {
+    log(`building ${name}`);
+    run('npm', ['rebuild', name]);
+  }
 }
 
 log('building the native addon (napi build --release; incremental)');
