@@ -1,0 +1,10 @@
+// bench/kernel.mjs's dynamic vat: reports the vatParameters each incarnation got.
+import { Far } from '@endo/far';
+
+export const buildRootObject = (_vatPowers, vatParameters) =>
+  Far('root', {
+    describe: () =>
+      vatParameters === undefined
+        ? 'vatParameters: undefined'
+        : `vatParameters: number=${vatParameters.number}, marker=${vatParameters.marker === undefined ? 'none' : 'present'}`,
+  });
