@@ -86,13 +86,13 @@ export declare class KernelStore {
    * `onlyRecognizable`) and `C+1`, creating `0,0` if missing, nothing for an export;
    * devices untracked.
    */
-  incrementRefCount(kref: string, tag?: string, options?: RefOptions): void
+  incrementRefCount(kref: string, tag?: string, options?: { isExport?: boolean; onlyRecognizable?: boolean }): void
   /**
    * The kernel's `decrementRefCount`: refuses to go below zero; krefs whose count reaches
    * zero (objects: either count) join the maybe-free set. Returns `true` when a promise's
    * count reached zero. A missing object is ignored, as the kernel does.
    */
-  decrementRefCount(kref: string, tag?: string, options?: RefOptions): boolean
+  decrementRefCount(kref: string, tag?: string, options?: { isExport?: boolean; onlyRecognizable?: boolean }): boolean
   /** `koNN.refCount` as the kernel reads it: a missing key reads `0,0` with `exists: false`. */
   getObjectRefCount(kref: string): ObjectRefCount
   /**

@@ -45,7 +45,7 @@ impl KernelStore {
         &self,
         #[napi(ts_arg_type = "string")] kref: Kref,
         #[napi(ts_arg_type = "string")] tag: Option<Tag>,
-        #[napi(ts_arg_type = "RefOptions")] options: Option<RefOptionsArg>,
+        #[napi(ts_arg_type = "{ isExport?: boolean; onlyRecognizable?: boolean }")] options: Option<RefOptionsArg>,
     ) -> Result<(), JsErr> {
         let options = options.map(|o| o.0).unwrap_or_default();
         let tag = tag.unwrap_or_default();
@@ -62,7 +62,7 @@ impl KernelStore {
         &self,
         #[napi(ts_arg_type = "string")] kref: Kref,
         #[napi(ts_arg_type = "string")] tag: Option<Tag>,
-        #[napi(ts_arg_type = "RefOptions")] options: Option<RefOptionsArg>,
+        #[napi(ts_arg_type = "{ isExport?: boolean; onlyRecognizable?: boolean }")] options: Option<RefOptionsArg>,
     ) -> Result<bool, JsErr> {
         let options = options.map(|o| o.0).unwrap_or_default();
         let tag = tag.unwrap_or_default();
