@@ -10,23 +10,14 @@ import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { initSwingStore, openSwingStore } from '@agoric/swing-store';
 
+import { mulberry32 } from './support/prng.mjs';
+
 const require = createRequire(import.meta.url);
 const { KernelStore } = require('../index.js');
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/** mulberry32: a tiny deterministic PRNG returning floats in [0, 1). */
-const mulberry32 = seed => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 const tmpDir = label => fs.mkdtempSync(path.join(os.tmpdir(), `kvdiff-${label}-`));
 

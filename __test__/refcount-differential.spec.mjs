@@ -15,23 +15,14 @@ import { kser, kslot } from '@agoric/kmarshal';
 import makeKernelKeeper from '@agoric/swingset-vat/src/kernel/state/kernelKeeper.js';
 import { makeDummySlogger, noopConsole } from '@agoric/swingset-vat/src/kernel/slogger.js';
 
+import { mulberry32 } from './support/prng.mjs';
+
 const require = createRequire(import.meta.url);
 const { KernelStore } = require('../index.js');
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/** mulberry32: a tiny deterministic PRNG returning floats in [0, 1). */
-const mulberry32 = seed => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 /** A printable rendering of an op or outcome (undefined made visible). */
 const show = x => JSON.stringify(x, (_k, v) => (v === undefined ? '<undefined>' : v));
