@@ -9,12 +9,12 @@
 // implementations, repeats every measurement REPS times and keeps the best.
 // Internal: node bench/kv.mjs --worker ours|theirs --mode memory|disk
 
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fmt, runAlternating } from './harness.mjs';
 
 const REPS = 3;
 const MODES = ['memory', 'disk'];
@@ -267,53 +267,17 @@ async function worker(impl, mode) {
 
 // ---------------------------------------------------------------- parent ---
 
-function spawnWorker(impl, mode) {
-  const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(
-    process.execPath,
-    ['--expose-gc', self, '--worker', impl, '--mode', mode],
-    { cwd: process.cwd(), encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
-  );
-  if (r.status !== 0) {
-    process.stderr.write(r.stderr || '');
-    throw Error(`worker ${impl}/${mode} failed (status ${r.status}, signal ${r.signal})`);
-  }
-  const line = r.stdout.trim().split('\n').pop();
-  return JSON.parse(line);
-}
-
-const fmt = (x, d = 2) =>
-  x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-
 async function parent() {
   const asJson = argv.includes('--json');
   const log = (...a) => (asJson ? console.error : console.log)(...a);
   const started = now();
-  // best[mode][impl][row] = { ops, ms }; rss[mode][impl] = max KiB; checks per run
-  const best = {};
-  const rss = {};
-  const checks = {};
-  for (const mode of MODES) {
-    best[mode] = { ours: {}, theirs: {} };
-    rss[mode] = { ours: 0, theirs: 0 };
-    checks[mode] = { ours: [], theirs: [] };
-  }
-  for (let rep = 0; rep < REPS; rep += 1) {
-    MODES.forEach((mode, mi) => {
-      const order = (rep + mi) % 2 === 0 ? IMPLS : [...IMPLS].reverse();
-      for (const impl of order) {
-        const t = now();
-        const res = spawnWorker(impl, mode);
-        log(`  rep ${rep + 1}/${REPS} ${mode.padEnd(6)} ${impl.padEnd(6)} ${fmt(msSince(t) / 1000, 1)} s`);
-        for (const [row, v] of Object.entries(res.rows)) {
-          const b = best[mode][impl][row];
-          if (!b || v.ms < b.ms) best[mode][impl][row] = v;
-        }
-        rss[mode][impl] = Math.max(rss[mode][impl], res.maxRssKiB);
-        checks[mode][impl].push(res.check);
-      }
-    });
-  }
+  const { best, rss, checks } = runAlternating({
+    script: fileURLToPath(import.meta.url),
+    modes: MODES,
+    impls: IMPLS,
+    reps: REPS,
+    log,
+  });
 
   const results = [];
   for (const mode of MODES) {

@@ -33,12 +33,12 @@
 // Internal: node bench/refcount.mjs --worker ours|theirs --mode memory|disk
 //           node bench/refcount.mjs --breakdown-worker ours|theirs --mode memory|disk
 
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fmt, runAlternating, spawnChild } from './harness.mjs';
 
 const REPS = 3;
 const MODES = ['memory', 'disk'];
@@ -450,53 +450,18 @@ async function breakdownWorker(impl, mode) {
 
 // ---------------------------------------------------------------- parent ---
 
-function spawnChild(args) {
-  const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ['--expose-gc', self, ...args], {
-    cwd: process.cwd(),
-    encoding: 'utf8',
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  if (r.status !== 0) {
-    process.stderr.write(r.stderr || '');
-    throw Error(`child ${args.join(' ')} failed (status ${r.status}, signal ${r.signal})`);
-  }
-  const line = r.stdout.trim().split('\n').pop();
-  return JSON.parse(line);
-}
-
-const fmt = (x, d = 2) =>
-  x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-
 async function parent() {
   const asJson = argv.includes('--json');
   const forceBreakdown = argv.includes('--breakdown');
   const log = (...a) => (asJson ? console.error : console.log)(...a);
   const started = now();
-  const best = {};
-  const rss = {};
-  const checks = {};
-  for (const mode of MODES) {
-    best[mode] = { ours: {}, theirs: {} };
-    rss[mode] = { ours: 0, theirs: 0 };
-    checks[mode] = { ours: [], theirs: [] };
-  }
-  for (let rep = 0; rep < REPS; rep += 1) {
-    MODES.forEach((mode, mi) => {
-      const order = (rep + mi) % 2 === 0 ? IMPLS : [...IMPLS].reverse();
-      for (const impl of order) {
-        const t = now();
-        const res = spawnChild(['--worker', impl, '--mode', mode]);
-        log(`  rep ${rep + 1}/${REPS} ${mode.padEnd(6)} ${impl.padEnd(6)} ${fmt(msSince(t) / 1000, 1)} s`);
-        for (const [row, v] of Object.entries(res.rows)) {
-          const b = best[mode][impl][row];
-          if (!b || v.ms < b.ms) best[mode][impl][row] = v;
-        }
-        rss[mode][impl] = Math.max(rss[mode][impl], res.maxRssKiB);
-        checks[mode][impl].push(res.check);
-      }
-    });
-  }
+  const { best, rss, checks } = runAlternating({
+    script: fileURLToPath(import.meta.url),
+    modes: MODES,
+    impls: IMPLS,
+    reps: REPS,
+    log,
+  });
 
   const results = [];
   for (const mode of MODES) {
@@ -552,7 +517,7 @@ async function parent() {
       breakdown[mode] = {};
       for (const impl of IMPLS) {
         const t = now();
-        breakdown[mode][impl] = spawnChild(['--breakdown-worker', impl, '--mode', mode]).perCallNs;
+        breakdown[mode][impl] = spawnChild(fileURLToPath(import.meta.url), ['--breakdown-worker', impl, '--mode', mode]).perCallNs;
         log(`  breakdown ${mode.padEnd(6)} ${impl.padEnd(6)} ${fmt(msSince(t) / 1000, 1)} s`);
       }
     }
