@@ -34,6 +34,8 @@ pub enum Error {
     },
     /// The database file is not one this store can use.
     NotASwingStore { message: String },
+    /// Another writer (in this process or another) has the store directory open.
+    StoreLocked { dir: String, waited_ms: u128 },
     /// A kref that is not `ko<N>`, `kp<N>` or `kd<N>`.
     InvalidKref { kref: String },
     /// `incrementRefCount('')` / `decrementRefCount('')`; `tag` is rendered (see `RefTag`).
@@ -132,6 +134,7 @@ impl Error {
             Error::UncommittedBlock { .. } => "ERR_UNCOMMITTED_BLOCK",
             Error::JournalMode { .. } => "ERR_JOURNAL_MODE",
             Error::NotASwingStore { .. } => "ERR_NOT_A_SWING_STORE",
+            Error::StoreLocked { .. } => "ERR_STORE_BUSY",
             Error::ExportCallback => "ERR_EXPORT_CALLBACK",
             Error::NoCurrentTranscript { .. } => "ERR_NO_CURRENT_TRANSCRIPT",
             Error::NoTranscriptSpan { .. } => "ERR_NO_TRANSCRIPT_SPAN",
@@ -202,6 +205,10 @@ impl fmt::Display for Error {
                 write!(f, "Couldn't set swing-store DB to {wanted} mode (is {actual})")
             }
             Error::NotASwingStore { message } => f.write_str(message),
+            Error::StoreLocked { dir, waited_ms } => write!(
+                f,
+                "the swing-store in {dir} is already open for writing (by this or another process); gave up after waiting {waited_ms} ms"
+            ),
             Error::ExportCallback => f.write_str("export callback failed"),
             // The kernel's own messages, as @endo/errors renders them unredacted (debug mode).
             Error::InvalidKref { kref } => write!(f, "invalid kernelSlot {}", quote(kref)),

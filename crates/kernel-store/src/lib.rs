@@ -22,12 +22,15 @@ mod snapshot;
 mod sql;
 mod transcript;
 mod vat_params;
+mod writer_lock;
 pub mod wtf8;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
+
+use writer_lock::WriterLock;
 
 pub use audit::{
     audit_refcounts_at, AuditOptions, AuditReport, Count, Finding, FindingKind, Holder, Severity,
@@ -104,6 +107,9 @@ pub struct KernelStore {
     db_path: Option<PathBuf>,
     keep_transcripts: bool,
     keep_snapshots: bool,
+    /// Held by an on-disk writer until it is dropped; declared last so the connection closes
+    /// before another writer can get in.
+    _writer_lock: Option<WriterLock>,
 }
 
 impl KernelStore {
@@ -133,6 +139,10 @@ impl KernelStore {
             }
             None => None,
         };
+        let writer_lock = match dir {
+            Some(dir) if !options.readonly => Some(WriterLock::acquire(dir, schema::BUSY_TIMEOUT)?),
+            _ => None,
+        };
         let location = match &db_path {
             Some(path) => schema::Location::File(path),
             None => schema::Location::InMemory,
@@ -151,6 +161,7 @@ impl KernelStore {
             db_path,
             keep_transcripts: options.keep_transcripts,
             keep_snapshots: options.keep_snapshots,
+            _writer_lock: writer_lock,
         })
     }
 

@@ -11,8 +11,9 @@ use crate::error::{Error, Result};
 /// The file name swing-store uses inside a store directory.
 pub const DB_FILE_NAME: &str = "swingstore.sqlite";
 
-/// better-sqlite3's connection defaults, which swing-store inherits.
-const BUSY_TIMEOUT_MS: u64 = 5000;
+/// better-sqlite3's connection default, which swing-store inherits; also how long an opener
+/// waits for another writer to let go of the store.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(5000);
 /// V8's maximum string length: better-sqlite3 caps SQLITE_LIMIT_LENGTH there.
 const MAX_VALUE_LENGTH: i32 = 536_870_888;
 /// Statements in the hot paths, plus the transcript/snapshot/bundle ones to come.
@@ -70,7 +71,7 @@ pub fn open_connection(
     }
     .map_err(Error::sqlite("unable to open database file"))?;
 
-    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+    conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(Error::sqlite("setting busy_timeout"))?;
     conn.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE,

@@ -165,6 +165,59 @@ fn a_second_writer_gets_a_busy_error_and_the_first_is_unaffected() {
 }
 
 #[test]
+fn a_second_writer_is_refused_even_between_the_first_writers_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    first.kv_set(Facet::Kernel, "a", "1").unwrap();
+    commit(&mut first);
+    let started = std::time::Instant::now();
+    let err = KernelStore::open(Some(dir.path()), OpenOptions::default())
+        .err()
+        .expect("second writer refused");
+    assert_eq!(err.code(), "ERR_STORE_BUSY");
+    assert!(
+        err.to_string().contains(&dir.path().display().to_string()),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(4),
+        "waited for the busy timeout"
+    );
+}
+
+#[test]
+fn closing_the_writer_lets_the_next_writer_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    first.kv_set(Facet::Kernel, "a", "1").unwrap();
+    commit(&mut first);
+    first.close().unwrap();
+    let mut second = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    assert_eq!(get(&mut second, "a").as_deref(), Some("1"));
+}
+
+#[test]
+fn a_readonly_opener_reads_while_the_writer_holds_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    writer.kv_set(Facet::Kernel, "a", "1").unwrap();
+    commit(&mut writer);
+    writer.kv_set(Facet::Kernel, "a", "2").unwrap();
+    let readonly = OpenOptions {
+        readonly: true,
+        ..OpenOptions::default()
+    };
+    let mut reader = KernelStore::open(Some(dir.path()), readonly).unwrap();
+    assert_eq!(
+        get(&mut reader, "a").as_deref(),
+        Some("1"),
+        "only committed data is visible"
+    );
+    commit(&mut writer);
+    assert_eq!(get(&mut reader, "a").as_deref(), Some("2"));
+}
+
+#[test]
 fn a_readonly_store_refuses_writes() {
     let dir = tempfile::tempdir().unwrap();
     KernelStore::open(Some(dir.path()), OpenOptions::default())
@@ -248,9 +301,13 @@ fn lone_surrogates_are_stored_as_wtf8_and_hashed_as_replacement_characters() {
 #[test]
 fn another_connections_commit_is_seen_by_a_store_that_cached_the_old_value() {
     let dir = tempfile::tempdir().unwrap();
-    let mut reader = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
-    assert_eq!(get(&mut reader, "x"), None);
     let mut writer = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    let readonly = OpenOptions {
+        readonly: true,
+        ..OpenOptions::default()
+    };
+    let mut reader = KernelStore::open(Some(dir.path()), readonly).unwrap();
+    assert_eq!(get(&mut reader, "x"), None);
     writer.kv_set(Facet::Kernel, "x", "1").unwrap();
     commit(&mut writer);
     assert_eq!(get(&mut reader, "x").as_deref(), Some("1"));
