@@ -49,6 +49,9 @@ a dynamic vat with an object in its vatParameters is created, upgraded with and 
 vatParameters and terminated, printing what is retained and counted at each step.`,
 };
 
+/** What the demo imports beyond this package (its vats import @endo/far). */
+const DEMO_NEEDS = ['@agoric/swingset-vat', '@agoric/kmarshal', '@endo/init', '@endo/far'];
+
 const parseArgs = argv => {
   const positional = [];
   const flags = {};
@@ -179,6 +182,23 @@ const commands = {
   },
   demo: ({ positional: [dir] }) => {
     const demo = fileURLToPath(new URL('../demo/main.mjs', import.meta.url));
+    // An installed copy has the demo but not its kernel: that is the host's to install.
+    const fromDemo = createRequire(demo);
+    const missing = DEMO_NEEDS.filter(name => {
+      try {
+        fromDemo.resolve(name);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    if (missing.length > 0) {
+      console.error(
+        `kernel-store demo runs a real SwingSet kernel and needs ${missing.join(', ')} installed alongside swingset-kernel-store:\n` +
+          `  npm install @agoric/swingset-vat@0.33.0 @agoric/kmarshal @endo/init @endo/far`,
+      );
+      return 2;
+    }
     return spawnSync(process.execPath, [demo, ...(dir ? [dir] : [])], { stdio: 'inherit' }).status ?? 1;
   },
 };
