@@ -38,7 +38,8 @@ fn try_with_store<T>(
 ) -> Result<kernel_store::Result<T>, JsErr> {
     let mut guard = shared.try_borrow_mut().map_err(|_| reentrant())?;
     let store = guard.as_mut().ok_or_else(closed)?;
-    Ok(f(store))
+    let result = f(store);
+    Ok(result.map_err(|e| e.in_database(store.db_path())))
 }
 
 /// One export-data record: `[key, value]`, `value` `null` for a deletion.

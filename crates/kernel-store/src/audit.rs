@@ -262,8 +262,9 @@ pub fn audit_refcounts_at(path: &Path, options: AuditOptions<'_>) -> Result<Audi
     } else {
         path.to_owned()
     };
-    let conn = open_read_only(&file)?;
-    run(&conn, options)
+    open_read_only(&file)
+        .and_then(|conn| run(&conn, options))
+        .map_err(|e| e.in_database(Some(&file)))
 }
 
 impl KernelStore {
@@ -273,7 +274,9 @@ impl KernelStore {
     /// uncommitted block.
     pub fn audit_refcounts(&self, options: AuditOptions<'_>) -> Result<AuditReport> {
         match self.db_path() {
-            Some(path) => run(&open_read_only(path)?, options),
+            Some(path) => open_read_only(path)
+                .and_then(|conn| run(&conn, options))
+                .map_err(|e| e.in_database(Some(path))),
             None if self.conn.is_autocommit() => run(&self.conn, options),
             None => Err(Error::UncommittedBlock {
                 operation: "audit_refcounts",

@@ -110,6 +110,11 @@ pub enum Error {
     SnapshotHashMismatch { actual: String, expected: String },
     /// Stored snapshot data that is not valid gzip; coded as Node's zlib codes it.
     Gzip { source: std::io::Error },
+    /// SQLite found the database file damaged (or not a database at all).
+    CorruptDatabase {
+        file: String,
+        source: rusqlite::Error,
+    },
     /// An error from SQLite itself, with the operation that hit it.
     Sqlite {
         context: &'static str,
@@ -167,6 +172,7 @@ impl Error {
             Error::UnknownVat { .. } => "ERR_UNKNOWN_VAT",
             Error::VatTerminated { .. } => "ERR_VAT_TERMINATED",
             Error::NoRetainedVatParameters { .. } => "ERR_NO_RETAINED_VATPARAMETERS",
+            Error::CorruptDatabase { .. } => "ERR_CORRUPT",
             Error::Sqlite { source, .. } => match source.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::DatabaseBusy)
                 | Some(rusqlite::ErrorCode::DatabaseLocked) => "ERR_STORE_BUSY",
@@ -180,6 +186,25 @@ impl Error {
     /// Whether a JS host should see this as a `TypeError` rather than a plain `Error`.
     pub fn is_type_error(&self) -> bool {
         matches!(self, Error::InvalidArgType { .. })
+    }
+
+    /// Names the database file in a damaged-database error, which SQLite reports without it:
+    /// an operator with several stores must be told which one to restore.
+    pub fn in_database(self, file: Option<&std::path::Path>) -> Error {
+        match (self, file) {
+            (Error::Sqlite { source, .. }, Some(file))
+                if matches!(
+                    source.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+                ) =>
+            {
+                Error::CorruptDatabase {
+                    file: file.display().to_string(),
+                    source,
+                }
+            }
+            (error, _) => error,
+        }
     }
 
     pub fn sqlite(context: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
@@ -276,6 +301,9 @@ impl fmt::Display for Error {
                 f.write_str("unexpected end of file")
             }
             Error::Gzip { source } => write!(f, "{source}"),
+            Error::CorruptDatabase { file, source } => {
+                write!(f, "database file {file} is damaged: {source}")
+            }
             // SQLite's own message, as swing-store surfaces it; `context` is kept for Debug.
             Error::Sqlite { source, .. } => write!(f, "{source}"),
         }
@@ -285,7 +313,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Sqlite { source, .. } => Some(source),
+            Error::Sqlite { source, .. } | Error::CorruptDatabase { source, .. } => Some(source),
             Error::Gzip { source } => Some(source),
             _ => None,
         }

@@ -147,7 +147,8 @@ impl KernelStore {
             Some(path) => schema::Location::File(path),
             None => schema::Location::InMemory,
         };
-        let conn = schema::open_connection(location, options.readonly, options.durability)?;
+        let conn = schema::open_connection(location, options.readonly, options.durability)
+            .map_err(|e| e.in_database(db_path.as_deref()))?;
         Ok(KernelStore {
             conn,
             kv: Kv::default(),

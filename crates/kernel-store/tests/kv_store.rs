@@ -349,4 +349,50 @@ fn a_file_that_is_not_a_database_is_refused_with_a_clear_code() {
         .err()
         .expect("refused");
     assert_eq!(err.code(), "ERR_CORRUPT", "{err}");
+    let file = dir.path().join("swingstore.sqlite");
+    assert!(
+        err.to_string().contains(&file.display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_truncated_database_file_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    for i in 0..5000 {
+        store
+            .kv_set(
+                Facet::Kernel,
+                format!("kernel.k{i}").as_str(),
+                "x".repeat(100).as_str(),
+            )
+            .unwrap();
+    }
+    commit(&mut store);
+    store.close().unwrap();
+    let file = dir.path().join("swingstore.sqlite");
+    let size = std::fs::metadata(&file).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(size / 2)
+        .unwrap();
+    let err = KernelStore::open(Some(dir.path()), OpenOptions::default())
+        .err()
+        .expect("refused");
+    assert_eq!(err.code(), "ERR_CORRUPT", "{err}");
+    assert!(
+        err.to_string().contains(&file.display().to_string()),
+        "{err}"
+    );
+    let err = kernel_store::audit_refcounts_at(dir.path(), Default::default())
+        .err()
+        .expect("the audit refuses it too");
+    assert_eq!(err.code(), "ERR_CORRUPT", "{err}");
+    assert!(
+        err.to_string().contains(&file.display().to_string()),
+        "{err}"
+    );
 }
