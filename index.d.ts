@@ -128,7 +128,7 @@ export declare class KernelStore {
    * Begins reading a span: the current one, or the one starting at `startPos`. Errors
    * about the arguments or a missing span are thrown here, as swing-store throws them.
    */
-  readSpanBegin(vatId: string, startPos: number): SpanReader
+  readSpanBegin(vatId: string, startPos?: number): SpanReader
   /** Closes the current span and opens the next one in the same incarnation. */
   rolloverSpan(vatId: string): number
   /** Closes the current span and opens the first span of the next incarnation. */

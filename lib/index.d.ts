@@ -4,7 +4,6 @@ import type {
   KernelStore,
   AuditOptions,
   AuditReport,
-  CapData,
   CrankHashes,
   SnapshotInfo,
   SnapshotResult,
@@ -12,7 +11,26 @@ import type {
   Deletion,
 } from '../index.js';
 
-export * from '../index.js';
+// Named, not `export *`: the generated loader's `__napiBindingTarget` is not part of this entry.
+export { KernelStore, KvStore, SnapshotReader, SnapshotWriter, SpanReader } from '../index.js';
+export type {
+  AuditFinding,
+  AuditHolder,
+  AuditOptions,
+  AuditReport,
+  CapData,
+  CrankHashes,
+  Deletion,
+  EligibleVat,
+  IneligibleVat,
+  ObjectRefCount,
+  OpenOptions,
+  RefCounts,
+  SnapshotInfo,
+  SnapshotResult,
+  SpanBounds,
+  UpgradePlan,
+} from '../index.js';
 
 /** swing-store's KVStore: misses are `undefined`. */
 export interface KVStore {
@@ -44,13 +62,46 @@ export interface SnapStore {
   deleteAllUnusedSnapshots(): void;
   deleteVatSnapshots(vatID: string, budget?: number): Deletion;
   stopUsingLastSnapshot(vatID: string): void;
-  getSnapshotInfo(vatID: string): SnapshotInfo | undefined;
+  /**
+   * Typed as swing-store declares it, so that this SnapStore is assignable to swing-store's
+   * where SwingSet takes one. At runtime it behaves as swing-store's does: `undefined` for a
+   * vat with no in-use snapshot, and sizes absent for an imported one; SwingSet checks for
+   * both. The native `KernelStore.getSnapshotInfo` has the exact type.
+   */
+  getSnapshotInfo(vatID: string): SwingStoreSnapshotInfo;
 }
 
+/** swing-store's declared SnapshotInfo (see `SnapStore.getSnapshotInfo`). */
+export interface SwingStoreSnapshotInfo {
+  snapPos: number;
+  hash: string;
+  uncompressedSize: number;
+  compressedSize: number;
+}
+
+/** swing-store's bundle shapes. */
+export interface EndoZipBase64Bundle {
+  moduleFormat: 'endoZipBase64';
+  endoZipBase64: string;
+  endoZipBase64Sha512: string;
+}
+export interface NestedEvaluateBundle {
+  moduleFormat: 'nestedEvaluate';
+  source: string;
+  sourceMap?: string;
+}
+export interface GetExportBundle {
+  moduleFormat: 'getExport';
+  source: string;
+  sourceMap?: string;
+}
+export type Bundle = EndoZipBase64Bundle | NestedEvaluateBundle | GetExportBundle;
+
 export interface BundleStore {
-  addBundle(bundleID: string, bundle: Record<string, unknown>): void;
+  /** As in swing-store, only `b0-` nestedEvaluate and `b1-` endoZipBase64 bundles are stored; others throw. */
+  addBundle(bundleID: string, bundle: Bundle): void;
   hasBundle(bundleID: string): boolean;
-  getBundle(bundleID: string): Record<string, unknown>;
+  getBundle(bundleID: string): EndoZipBase64Bundle | NestedEvaluateBundle;
   deleteBundle(bundleID: string): void;
 }
 
@@ -116,4 +167,3 @@ export function auditRefcounts(
   options?: AuditOptions | null,
   progress?: (scanned: number, totalEstimate: number) => void,
 ): AuditReport;
-export type { CapData };

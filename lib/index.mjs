@@ -1,4 +1,5 @@
-// ESM entry: the same exports as the CommonJS one.
+// ESM entry: the same exports as the CommonJS one, and, as Node gives an `import` of any
+// CommonJS module, the whole of it as the default export (which its types promise).
 import entry from './index.cjs';
 
 export const {
@@ -12,3 +13,5 @@ export const {
   SnapshotReader,
   SpanReader,
 } = entry;
+
+export default entry;

@@ -97,11 +97,11 @@ impl KernelStore {
 
     /// Begins reading a span: the current one, or the one starting at `startPos`. Errors
     /// about the arguments or a missing span are thrown here, as swing-store throws them.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, ts_args_type = "vatId: string, startPos?: number")]
     pub fn read_span_begin(
         &self,
-        #[napi(ts_arg_type = "string")] vat_id: VatId,
-        #[napi(ts_arg_type = "number")] start_pos: Either<
+        vat_id: VatId,
+        start_pos: Either<
             Undefined,
             Either<f64, napi::bindgen_prelude::Unknown<'_>>,
         >,
