@@ -196,6 +196,19 @@ export declare class KvStore {
   set(key: string, value: string): void
   /** Deletes `key` (deleting an absent key is allowed and still hashed by the kernel facet). */
   delete(key: string): void
+  /**
+   * Throws the facet's namespace error for a key it may not write (the kernel facet
+   * refuses `host.` keys, the host facet requires them); writes nothing. With
+   * `recordWrite`, this lets a facet be layered over a wrapped raw kvStore, as swing-store's
+   * `wrapKvStore` option does: check, write through the wrapper, record.
+   */
+  checkWritable(key: string): void
+  /**
+   * Does what `set(key, value)` (or, with `value` omitted or null, `delete(key)`) does
+   * besides storing: the kernel facet crank-hashes and export-notes a consensus key. For a
+   * write another layer has stored through the internal facet; see `checkWritable`.
+   */
+  recordWrite(key: string, value?: string | null): void
 }
 
 /** Streams a stored snapshot back, decompressed. */

@@ -49,6 +49,15 @@ const fail = (message, code) => {
   throw error;
 };
 
+const failType = message => {
+  const error = TypeError(message);
+  error.code = 'ERR_INVALID_ARG_TYPE';
+  throw error;
+};
+
+/** swing-store's replacer options, each applied to one internal sub-store. */
+const WRAP_OPTIONS = ['wrapKvStore', 'wrapTranscriptStore', 'wrapSnapStore', 'wrapBundleStore'];
+
 /** Options swing-store has that this store does not implement; refused rather than ignored. */
 const UNSUPPORTED_OPTIONS = ['asFile', 'serialized', 'traceFile', 'archiveSnapshot', 'archiveTranscript'];
 
@@ -65,6 +74,40 @@ const makeKvFacet = kv =>
     set: (key, value, _bypassHash) => kv.set(key, value),
     delete: key => kv.delete(key),
   });
+
+/**
+ * The kernel or host facet built over a wrapped internal kvStore, as swing-store builds its
+ * facets when given `wrapKvStore`: every read and store goes through the wrapper; the facet's
+ * namespace check comes before it and the kernel's hashing after it.
+ */
+const makeLayeredKvFacet = (facet, wrapped) =>
+  harden({
+    has: key => wrapped.has(key),
+    get: key => wrapped.get(key),
+    getNextKey: previousKey => wrapped.getNextKey(previousKey),
+    set: (key, value, _bypassHash) => {
+      facet.checkWritable(key);
+      wrapped.set(key, value);
+      facet.recordWrite(key, value);
+    },
+    delete: key => {
+      facet.checkWritable(key);
+      wrapped.delete(key);
+      facet.recordWrite(key);
+    },
+  });
+
+/**
+ * swing-store's emitCrankHashes reads and stores `activityhash` through the wrapped kvStore, so a
+ * wrapper sees both calls; the hashing itself stays native (the wrapper's read is of the same
+ * value the store reads, and its store repeats the native one).
+ */
+const emitThroughWrapper = (store, wrapped) => {
+  wrapped.get('activityhash');
+  const hashes = store.emitCrankHashes();
+  wrapped.set('activityhash', hashes.activityhash);
+  return hashes;
+};
 
 function makeTranscriptStore(store) {
   const readSpan = (vatID, startPos) => {
@@ -182,6 +225,9 @@ function makeSwingStore(dirPath, forceReset, options = {}) {
       fail(`swingset-kernel-store does not support the swing-store option ${JSON.stringify(name)}`, 'ERR_UNSUPPORTED_OPTION');
   }
   exportCallback === undefined || typeof exportCallback === 'function' || fail('export callback must be a function');
+  for (const name of WRAP_OPTIONS) {
+    options[name] === undefined || typeof options[name] === 'function' || failType(`${name} must be a function`);
+  }
 
   if (dirPath && forceReset) {
     fs.rmSync(dirPath, { recursive: true, force: true });
@@ -200,8 +246,10 @@ function makeSwingStore(dirPath, forceReset, options = {}) {
   const snapStore = wrapSnapStore(makeSnapStore(store));
   const bundleStore = wrapBundleStore(makeBundleStore(store));
 
+  // Without a wrapper the facets stay native end to end: one boundary crossing per call.
+  const layered = options.wrapKvStore !== undefined;
   const kernelStorage = {
-    kvStore: makeKvFacet(store.kvStore),
+    kvStore: layered ? makeLayeredKvFacet(store.kvStore, kvStore) : makeKvFacet(store.kvStore),
     transcriptStore: pick(transcriptStore, [
       'initTranscript',
       'rolloverSpan',
@@ -224,15 +272,15 @@ function makeSwingStore(dirPath, forceReset, options = {}) {
     startCrank: () => store.startCrank(),
     establishCrankSavepoint: savepoint => store.establishCrankSavepoint(savepoint),
     rollbackCrank: savepoint => store.rollbackCrank(savepoint),
-    emitCrankHashes: () => store.emitCrankHashes(),
+    emitCrankHashes: layered ? () => emitThroughWrapper(store, kvStore) : () => store.emitCrankHashes(),
     endCrank: () => store.endCrank(),
-    getActivityhash: () => store.getActivityhash(),
+    getActivityhash: layered ? () => kvStore.get('activityhash') ?? '' : () => store.getActivityhash(),
   };
 
   const hostStorage = {
     repairMetadata: async () =>
       fail('swingset-kernel-store does not implement repairMetadata', 'ERR_UNSUPPORTED_OPERATION'),
-    kvStore: makeKvFacet(store.hostKvStore),
+    kvStore: layered ? makeLayeredKvFacet(store.hostKvStore, kvStore) : makeKvFacet(store.hostKvStore),
     commit: async () => store.commit(),
     close: async () => store.close(),
     diskUsage: () => (dbFile ? fs.statSync(dbFile).size : 0),

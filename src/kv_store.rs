@@ -82,4 +82,29 @@ impl KvStore {
     pub fn delete(&self, #[napi(ts_arg_type = "string")] key: KeyBytes) -> Result<(), JsErr> {
         with_store(&self.shared, |s| s.kv_delete(self.facet, &key.0))
     }
+
+    /// Throws the facet's namespace error for a key it may not write (the kernel facet
+    /// refuses `host.` keys, the host facet requires them); writes nothing. With
+    /// `recordWrite`, this lets a facet be layered over a wrapped raw kvStore, as swing-store's
+    /// `wrapKvStore` option does: check, write through the wrapper, record.
+    #[napi(catch_unwind)]
+    pub fn check_writable(&self, #[napi(ts_arg_type = "string")] key: KeyBytes) -> Result<(), JsErr> {
+        with_store(&self.shared, |_| self.facet.check_writable(&key.0))
+    }
+
+    /// Does what `set(key, value)` (or, with `value` omitted or null, `delete(key)`) does
+    /// besides storing: the kernel facet crank-hashes and export-notes a consensus key. For a
+    /// write another layer has stored through the internal facet; see `checkWritable`.
+    #[napi(catch_unwind, ts_args_type = "key: string, value?: string | null")]
+    pub fn record_write(
+        &self,
+        env: Env,
+        key: KeyBytes,
+        value: Option<LateString>,
+    ) -> Result<(), JsErr> {
+        with_store_typed(&env, &self.shared, |s| {
+            let value = value.map(|v| v.require("value")).transpose()?;
+            s.kv_record_write(self.facet, &key.0, value.as_deref())
+        })
+    }
 }

@@ -195,6 +195,14 @@ export function crank(store: NativeKernelStore, vatID: string, item: string): Cr
 
 export const hasKeysUnder = (kv: KvStore, prefix: string): boolean => kv.getNextKey(prefix)?.startsWith(prefix) ?? false;
 
+/** A kernel write stored through a host's own layer over the internal facet, then hashed. */
+export function layeredKernelSet(store: NativeKernelStore, key: string, value: string | undefined): void {
+  store.kvStore.checkWritable(key);
+  if (value === undefined) store.internalKvStore.delete(key);
+  else store.internalKvStore.set(key, value);
+  store.kvStore.recordWrite(key, value);
+}
+
 /** The kernel's reference counting, on the native store. */
 export function dropImport(store: NativeKernelStore, kref: string): string[] {
   store.incrementRefCount(kref, 'import', { isExport: false, onlyRecognizable: false });

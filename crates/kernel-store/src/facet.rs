@@ -84,12 +84,34 @@ impl KernelStore {
     /// A kernel-facet consensus write inside an open transaction: stored, export-noted and
     /// crank-hashed, in swing-store's order.
     pub(crate) fn kernel_write(&mut self, key: &[u8], value: Option<Vec<u8>>) {
-        match &value {
+        self.kernel_bookkeeping(key, value.as_deref());
+        self.kv.put(key, value);
+    }
+
+    fn kernel_bookkeeping(&mut self, key: &[u8], value: Option<&[u8]>) {
+        match value {
             Some(value) => self.crank.hash_set(key, value),
             None => self.crank.hash_delete(key),
         }
-        self.note_kv_export(key, value.as_deref());
-        self.kv.put(key, value);
+        self.note_kv_export(key, value);
+    }
+
+    /// What the facet does for a write beyond storing it, for a write another layer stored
+    /// through the raw facet (swing-store's `wrapKvStore`, whose wrapper sits between the
+    /// facets and the raw store): the kernel facet hashes and export-notes consensus keys.
+    pub fn kv_record_write(
+        &mut self,
+        facet: Facet,
+        key: impl AsRef<[u8]>,
+        value: Option<&[u8]>,
+    ) -> Result<()> {
+        let key = key.as_ref();
+        facet.check_writable(key)?;
+        self.ensure_txn()?;
+        if facet == Facet::Kernel && KeyType::of(key) == KeyType::Consensus {
+            self.kernel_bookkeeping(key, value);
+        }
+        Ok(())
     }
 
     /// Writes made between cranks have no savepoint to roll back to, so a large block of

@@ -396,3 +396,47 @@ fn a_truncated_database_file_is_refused_naming_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn a_write_stored_through_the_raw_facet_then_recorded_hashes_as_a_kernel_write() {
+    let mut direct = memory_store();
+    direct.kv_set(Facet::Kernel, "kernel.a", "1").unwrap();
+    direct.kv_delete(Facet::Kernel, "kernel.b").unwrap();
+    direct.kv_set(Facet::Kernel, "local.c", "2").unwrap();
+
+    let mut layered = memory_store();
+    layered.kv_set(Facet::Raw, "kernel.a", "1").unwrap();
+    layered
+        .kv_record_write(Facet::Kernel, "kernel.a", Some(b"1"))
+        .unwrap();
+    layered.kv_delete(Facet::Raw, "kernel.b").unwrap();
+    layered
+        .kv_record_write(Facet::Kernel, "kernel.b", None)
+        .unwrap();
+    layered.kv_set(Facet::Raw, "local.c", "2").unwrap();
+    layered
+        .kv_record_write(Facet::Kernel, "local.c", Some(b"2"))
+        .unwrap();
+
+    assert_eq!(entries(&mut layered), entries(&mut direct));
+    assert_eq!(
+        layered.emit_crank_hashes().unwrap(),
+        direct.emit_crank_hashes().unwrap()
+    );
+}
+
+#[test]
+fn recording_a_write_checks_the_namespace_and_stores_nothing() {
+    let mut store = memory_store();
+    let err = store
+        .kv_record_write(Facet::Kernel, "host.x", Some(b"1"))
+        .unwrap_err();
+    assert_eq!(err.code(), "ERR_HOST_KEY_REFUSED");
+    store
+        .kv_record_write(Facet::Host, "host.x", Some(b"1"))
+        .unwrap();
+    store
+        .kv_record_write(Facet::Kernel, "kernel.y", Some(b"1"))
+        .unwrap();
+    assert_eq!(entries(&mut store), Vec::<(String, String)>::new());
+}
