@@ -1,7 +1,9 @@
 // Memory soak: 1M kvStore and refcount operations over 10k cranks on an on-disk store, with
 // RSS sampled (after a full GC) as it goes. A leak in the binding — a reference never
 // released, a buffer never freed, a cache that only grows — shows as RSS that keeps climbing
-// with the operation count instead of levelling off once the working set is cached.
+// with the operation count instead of levelling off once the working set is cached. RSS also
+// steps up when V8 enlarges its young generation under the benchmark's allocation rate, so the
+// RSS beyond V8's reserved heap is reported too: that is the store's (and SQLite's) share.
 //
 //   node --expose-gc bench/soak.mjs [--ops 1000000] [--json]     (npm run bench:soak)
 //
@@ -33,11 +35,15 @@ if (typeof globalThis.gc !== 'function') {
   console.error('run with node --expose-gc, so RSS is sampled after a full collection');
   process.exit(2);
 }
-/** RSS and the V8 heap, in MiB, after a full GC: RSS growth without heap growth is native. */
+/**
+ * RSS and V8's share of it, in MiB, after a full GC. V8 grows its young generation in steps
+ * under a high allocation rate (heapTotal); what RSS adds beyond heapTotal is native memory.
+ */
 const sample = ops => {
   globalThis.gc();
-  const { rss, heapUsed } = process.memoryUsage();
-  return { ops, rssMiB: rss / 2 ** 20, heapMiB: heapUsed / 2 ** 20 };
+  const { rss, heapUsed, heapTotal } = process.memoryUsage();
+  const mib = bytes => bytes / 2 ** 20;
+  return { ops, rssMiB: mib(rss), heapMiB: mib(heapUsed), heapTotalMiB: mib(heapTotal), nativeMiB: mib(rss - heapTotal) };
 };
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soak-'));
@@ -90,8 +96,13 @@ while (ops < TOTAL_OPS) {
   ops += OPS_PER_CRANK;
   if (Math.floor(ops / sampleEvery) > Math.floor(before / sampleEvery)) {
     samples.push(sample(ops));
-    const { rssMiB, heapMiB } = samples.at(-1);
-    if (!flag('--json')) process.stderr.write(`  ${ops.toLocaleString('en-US').padStart(9)} ops  RSS ${rssMiB.toFixed(1)} MiB  V8 heap ${heapMiB.toFixed(1)} MiB\n`);
+    const { rssMiB, heapMiB, heapTotalMiB, nativeMiB } = samples.at(-1);
+    if (!flag('--json')) {
+      process.stderr.write(
+        `  ${ops.toLocaleString('en-US').padStart(9)} ops  RSS ${rssMiB.toFixed(1)} MiB` +
+          `  V8 heap ${heapMiB.toFixed(1)} used / ${heapTotalMiB.toFixed(1)} reserved  RSS beyond V8 ${nativeMiB.toFixed(1)} MiB\n`,
+      );
+    }
   }
 }
 await hostStorage.commit();
@@ -111,6 +122,8 @@ const result = {
   endRssMiB: end.rssMiB,
   maxRssMiB: Math.max(...samples.map(s => s.rssMiB)),
   secondHalfGrowthMiB: end.rssMiB - mid.rssMiB,
+  nativeMiB: { start: samples[0].nativeMiB, mid: mid.nativeMiB, end: end.nativeMiB },
+  heapTotalMiB: { start: samples[0].heapTotalMiB, end: end.heapTotalMiB },
   samples,
 };
 if (flag('--json')) console.log(JSON.stringify(result));
@@ -118,4 +131,9 @@ else {
   console.log(`\n${ops.toLocaleString('en-US')} operations in ${crank.toLocaleString('en-US')} cranks, ${seconds.toFixed(1)} s`);
   console.log(`RSS start ${result.startRssMiB.toFixed(1)} MiB, after ${mid.ops.toLocaleString('en-US')} ops ${mid.rssMiB.toFixed(1)} MiB, end ${end.rssMiB.toFixed(1)} MiB (max ${result.maxRssMiB.toFixed(1)} MiB)`);
   console.log(`second-half growth: ${result.secondHalfGrowthMiB.toFixed(1)} MiB`);
+  const { nativeMiB, heapTotalMiB } = result;
+  console.log(
+    `RSS beyond V8's heap: start ${nativeMiB.start.toFixed(1)}, middle ${nativeMiB.mid.toFixed(1)}, end ${nativeMiB.end.toFixed(1)} MiB` +
+      ` (V8 reserved ${heapTotalMiB.start.toFixed(1)} → ${heapTotalMiB.end.toFixed(1)} MiB)`,
+  );
 }

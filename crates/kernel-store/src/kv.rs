@@ -129,8 +129,12 @@ impl Committed {
         if self.value_bytes > VALUE_CACHE_LIMIT_BYTES {
             self.forget();
         }
-        self.value_bytes += key.len() + value.as_ref().map_or(0, Vec::len);
-        self.values.insert(key, value);
+        let key_len = key.len();
+        self.value_bytes += key_len + value.as_ref().map_or(0, Vec::len);
+        // A key written again replaces its cached value: only the difference is new.
+        if let Some(old) = self.values.insert(key, value) {
+            self.value_bytes -= key_len + old.map_or(0, |v| v.len());
+        }
     }
 
     fn drop_key(&mut self, key: &[u8]) {
@@ -312,5 +316,23 @@ impl Kv {
             };
         }
         Ok(merged.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Committed;
+
+    #[test]
+    fn rewriting_a_cached_key_counts_only_its_new_size() {
+        let mut committed = Committed::default();
+        for round in 0..1000 {
+            committed.remember(b"key".to_vec(), Some(format!("value {round:04}").into_bytes()));
+        }
+        committed.remember(b"gone".to_vec(), None);
+        assert_eq!(committed.value_bytes, b"key".len() + b"value 0999".len() + b"gone".len());
+        committed.drop_key(b"key");
+        committed.drop_key(b"gone");
+        assert_eq!(committed.value_bytes, 0);
     }
 }
