@@ -24,7 +24,7 @@ function loadNative() {
     const platform = `${process.platform}-${process.arch}${libc}`;
     const error = Error(
       `swingset-kernel-store could not load a native binary for ${platform} (prebuilt: linux-x64-gnu only). ` +
-        'Build it from source with Rust (stable, 1.80 or newer) and Node.js 20 or newer: ' +
+        'Build it from source with Rust (stable, 1.89 or newer) and Node.js 20 or newer: ' +
         'from a clone of the repository run `npm ci && npm run build`, then use that directory ' +
         '(or `npm pack` it) as the dependency.',
       { cause },
