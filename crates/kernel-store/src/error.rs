@@ -85,6 +85,8 @@ pub enum Error {
     NoCurrentTranscript { vat_id: String },
     /// `readSpan(vatID, startPos)` naming no span; `position` is the JS number as `q()` shows it.
     NoTranscriptSpan { vat_id: String, position: String },
+    /// A rollover of a current span with no items: the next span could not start elsewhere.
+    EmptyTranscriptSpan { vat_id: String, position: u64 },
     /// The end-of-iteration check of `readSpan`: how a pruned span is discovered.
     IncompleteTranscriptSpan { read: u64, expected: u64 },
     /// A bundle whose moduleFormat does not suit its bundleID's version (`"b0-"` or `"b1-"`).
@@ -144,6 +146,7 @@ impl Error {
             Error::NoCurrentTranscript { .. } => "ERR_NO_CURRENT_TRANSCRIPT",
             Error::NoTranscriptSpan { .. } => "ERR_NO_TRANSCRIPT_SPAN",
             Error::IncompleteTranscriptSpan { .. } => "ERR_INCOMPLETE_TRANSCRIPT_SPAN",
+            Error::EmptyTranscriptSpan { .. } => "ERR_EMPTY_TRANSCRIPT_SPAN",
             Error::UnsupportedModuleFormat { .. } => "ERR_UNSUPPORTED_MODULE_FORMAT",
             Error::BundleIdMismatch { .. } => "ERR_BUNDLE_ID_MISMATCH",
             Error::UnsupportedBundleId { .. } | Error::StoredBundleIdUnsupported { .. } => {
@@ -270,6 +273,11 @@ impl fmt::Display for Error {
             Error::NoTranscriptSpan { vat_id, position } => {
                 write!(f, "no transcript span for {} at {position}", quote(vat_id))
             }
+            Error::EmptyTranscriptSpan { vat_id, position } => write!(
+                f,
+                "cannot roll over the transcript of {}: its current span (from position {position}) has no items",
+                quote(vat_id)
+            ),
             Error::IncompleteTranscriptSpan { read, expected } => {
                 write!(f, "read {read} transcript entries (expected {expected})")
             }

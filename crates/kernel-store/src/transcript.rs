@@ -222,6 +222,14 @@ impl KernelStore {
     fn rollover(&mut self, vat_id: &str, new_incarnation: bool) -> Result<u64> {
         self.ensure_txn()?;
         let span = self.get_current_span_bounds(vat_id)?;
+        // The next span would start where this one does, and the key (vatID, startPos) is
+        // taken: refused before anything is closed (swing-store fails at the insert, after).
+        if span.start_pos == span.end_pos {
+            return Err(Error::EmptyTranscriptSpan {
+                vat_id: vat_id.to_owned(),
+                position: span.start_pos,
+            });
+        }
         self.close_span(vat_id, &span)?;
         let incarnation = span.incarnation + u64::from(new_incarnation);
         let next = SpanBounds {
