@@ -32,9 +32,13 @@ export declare class KernelStore {
   getBundleData(bundleId: string): string | Buffer
   /** Deletes a bundle (a silent no-op when there is none). */
   deleteBundle(bundleId: string): void
+  /** Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A store comes from `KernelStore.open`. */
+  constructor()
   /**
    * Opens the store in directory `dirPath` (file `swingstore.sqlite`, created with its
-   * directory if missing), or an in-memory store when `dirPath` is `null`.
+   * directory if missing), or an in-memory store when `dirPath` is `null`. A writer has
+   * the directory to itself until it closes: another writer waits up to 5 s for it, then
+   * fails with `ERR_STORE_BUSY`. Read-only openers need no lock and see the last commit.
    */
   static open(dirPath: string | null, options?: OpenOptions | undefined | null): KernelStore
   /**
@@ -115,7 +119,7 @@ export declare class KernelStore {
   /** Retires the vat's in-use snapshot, if any (its data is dropped unless keepSnapshots). */
   stopUsingLastSnapshot(vatId: string): void
   /** Deletes the vat's snapshots, newest first, at most `budget` (all when omitted). */
-  deleteVatSnapshots(vatId: string, budgetArg?: number | undefined | null): Deletion
+  deleteVatSnapshots(vatId: string, budget?: number | undefined | null): Deletion
   /** Deletes every snapshot not in use (no export records, as in swing-store). */
   deleteAllUnusedSnapshots(): void
   /** Starts vat `vatID`'s transcript (span 0, incarnation 0). */
@@ -139,7 +143,7 @@ export declare class KernelStore {
    * Deletes the vat's spans and items, newest first, at most `budget` spans (all when
    * omitted or `Infinity`).
    */
-  deleteVatTranscripts(vatId: string, budgetArg?: number | undefined | null): Deletion
+  deleteVatTranscripts(vatId: string, budget?: number | undefined | null): Deletion
   /**
    * The vatKeeper's `setVatParameters`: increments the new slots, then decrements the
    * previously retained ones, then stores the exact JSON the JS kernel writes. Promise
@@ -180,6 +184,11 @@ export declare class KernelStore {
 
 /** A kvStore facet. Misses are `undefined`, never `null`. */
 export declare class KvStore {
+  /**
+   * Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A store's facets are its
+   * `kvStore`, `hostKvStore` and `internalKvStore`.
+   */
+  constructor()
   /** Whether `key` has a value (`''` counts). */
   has(key: string): boolean
   /** The value stored under `key`, or `undefined`. */
@@ -213,6 +222,8 @@ export declare class KvStore {
 
 /** Streams a stored snapshot back, decompressed. */
 export declare class SnapshotReader {
+  /** Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A reader comes from `loadSnapshot`. */
+  constructor()
   /**
    * The next chunk of at most `maxLength` bytes, or `undefined` at the end (after the hash
    * matched; a mismatch throws instead).
@@ -229,6 +240,8 @@ export declare class SnapshotWriter {
 
 /** An in-progress `readSpan`: the span's bounds were fixed when it began. */
 export declare class SpanReader {
+  /** Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A reader comes from `readSpanBegin`. */
+  constructor()
   /**
    * Up to `limit` more items, in position order; `[]` once the span is exhausted. The call
    * after the last item checks the count (`read N transcript entries (expected M)`).

@@ -6,6 +6,7 @@ use std::path::Path;
 use napi::bindgen_prelude::{FnArgs, Function};
 use napi_derive::napi;
 
+use crate::args::{AuditOptionsArg, AuditPath, ProgressArg};
 use crate::errors::{to_js, JsErr};
 use crate::kernel_store::{with_store, KernelStore};
 
@@ -94,7 +95,7 @@ fn to_js_report(r: kernel_store::AuditReport) -> AuditReport {
     }
 }
 
-type Progress<'a> = Function<'a, FnArgs<(f64, f64)>, ()>;
+pub(crate) type Progress<'a> = Function<'a, FnArgs<(f64, f64)>, ()>;
 
 /// Runs `audit` with the JS progress callback, if any, called as `(scanned, totalEstimate)`.
 fn with_progress<T>(
@@ -115,18 +116,19 @@ fn with_progress<T>(
 
 /// Audits the database at `path` (a store directory or its `swingstore.sqlite`) read-only:
 /// every `koNN`/`kpNN` refcount is recomputed from its holders and compared.
-#[napi(catch_unwind)]
+#[napi(
+    catch_unwind,
+    ts_args_type = "path: string, options?: AuditOptions | undefined | null, progress?: (scanned: number, totalEstimate: number) => void"
+)]
 pub fn audit_refcounts(
-    path: String,
-    options: Option<AuditOptions>,
-    #[napi(ts_arg_type = "(scanned: number, totalEstimate: number) => void")] progress: Option<
-        Progress<'_>,
-    >,
+    path: AuditPath,
+    options: AuditOptionsArg,
+    progress: ProgressArg<'_>,
 ) -> Result<AuditReport, JsErr> {
-    let external = options.and_then(|o| o.external).unwrap_or_default();
-    with_progress(progress, |progress| {
+    let external = options.0.external.unwrap_or_default();
+    with_progress(progress.0, |progress| {
         kernel_store::audit_refcounts_at(
-            Path::new(&path),
+            Path::new(&path.0),
             kernel_store::AuditOptions { external, progress },
         )
     })
@@ -138,17 +140,18 @@ pub fn audit_refcounts(
 impl KernelStore {
     /// Audits what this store has committed (a file-backed store is read through its own
     /// read-only connection, so an open block is not seen).
-    #[napi(catch_unwind)]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options?: AuditOptions | undefined | null, progress?: (scanned: number, totalEstimate: number) => void"
+    )]
     pub fn audit_refcounts(
         &self,
-        options: Option<AuditOptions>,
-        #[napi(ts_arg_type = "(scanned: number, totalEstimate: number) => void")] progress: Option<
-            Progress<'_>,
-        >,
+        options: AuditOptionsArg,
+        progress: ProgressArg<'_>,
     ) -> Result<AuditReport, JsErr> {
-        let external = options.and_then(|o| o.external).unwrap_or_default();
+        let external = options.0.external.unwrap_or_default();
         with_store(&self.shared, |s| {
-            with_progress(progress, |progress| {
+            with_progress(progress.0, |progress| {
                 s.audit_refcounts(kernel_store::AuditOptions { external, progress })
             })
         })

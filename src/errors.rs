@@ -29,6 +29,15 @@ pub fn pending() -> &'static str {
     Status::PendingException.as_ref()
 }
 
+/// `new` on a class whose instances only the store hands out: a `TypeError`, as Node throws
+/// for its own non-public constructors.
+pub fn illegal_constructor(env: &napi::Env, message: &str) -> JsErr {
+    match env.throw_type_error(message, Some("ERR_ILLEGAL_CONSTRUCTOR")) {
+        Ok(()) => JsErr::new(pending(), String::new()),
+        Err(_) => JsErr::new("ERR_ILLEGAL_CONSTRUCTOR", message.to_owned()),
+    }
+}
+
 pub fn closed() -> JsErr {
     to_js(kernel_store::Error::Closed)
 }

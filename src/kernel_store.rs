@@ -8,8 +8,8 @@ use std::rc::Rc;
 use napi::bindgen_prelude::{Env, FunctionRef};
 use napi_derive::napi;
 
-use crate::args::{DirPath, JsText, LateString};
-use crate::errors::{closed, pending, reentrant, to_js, to_js_typed, JsErr};
+use crate::args::{DirPath, JsText, LateString, OpenOptionsArg};
+use crate::errors::{closed, illegal_constructor, pending, reentrant, to_js, to_js_typed, JsErr};
 use crate::kv_store::KvStore;
 
 pub(crate) type Shared = Rc<RefCell<Option<kernel_store::KernelStore>>>;
@@ -44,10 +44,11 @@ fn try_with_store<T>(
 
 /// One export-data record: `[key, value]`, `value` `null` for a deletion.
 type ExportRows = Vec<(JsText, Option<JsText>)>;
-type ExportCallback = FunctionRef<ExportRows, ()>;
+pub(crate) type ExportCallback = FunctionRef<ExportRows, ()>;
 
 /// Options of `KernelStore.open`.
 #[napi(object, object_to_js = false)]
+#[derive(Default)]
 pub struct OpenOptions {
     /// Open an existing store read-only: every write fails with `ERR_READONLY`.
     pub readonly: Option<bool>,
@@ -82,20 +83,23 @@ pub struct KernelStore {
 
 #[napi]
 impl KernelStore {
+    /// Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A store comes from `KernelStore.open`.
+    #[napi(constructor)]
+    pub fn new(env: Env) -> Result<Self, JsErr> {
+        Err(illegal_constructor(&env, "KernelStore cannot be constructed: use KernelStore.open(dirPath, options)"))
+    }
+
     /// Opens the store in directory `dirPath` (file `swingstore.sqlite`, created with its
-    /// directory if missing), or an in-memory store when `dirPath` is `null`.
-    #[napi(factory, catch_unwind)]
-    pub fn open(
-        #[napi(ts_arg_type = "string | null")] dir_path: DirPath,
-        options: Option<OpenOptions>,
-    ) -> Result<KernelStore, JsErr> {
-        let options = options.unwrap_or(OpenOptions {
-            readonly: None,
-            unsafe_fast_mode: None,
-            keep_transcripts: None,
-            keep_snapshots: None,
-            export_callback: None,
-        });
+    /// directory if missing), or an in-memory store when `dirPath` is `null`. A writer has
+    /// the directory to itself until it closes: another writer waits up to 5 s for it, then
+    /// fails with `ERR_STORE_BUSY`. Read-only openers need no lock and see the last commit.
+    #[napi(
+        factory,
+        catch_unwind,
+        ts_args_type = "dirPath: string | null, options?: OpenOptions | undefined | null"
+    )]
+    pub fn open(dir_path: DirPath, options: OpenOptionsArg) -> Result<KernelStore, JsErr> {
+        let options = options.0;
         let core_options = kernel_store::OpenOptions {
             readonly: options.readonly.unwrap_or(false),
             durability: if options.unsafe_fast_mode.unwrap_or(false) {

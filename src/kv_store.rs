@@ -5,7 +5,7 @@ use napi::bindgen_prelude::{Either, Env, Undefined};
 use napi_derive::napi;
 
 use crate::args::{JsText, KeyBytes, LateString};
-use crate::errors::JsErr;
+use crate::errors::{illegal_constructor, JsErr};
 use crate::kernel_store::{with_store, with_store_typed, Shared};
 
 /// A kvStore facet. Misses are `undefined`, never `null`.
@@ -30,6 +30,13 @@ fn or_undefined(value: Option<Vec<u8>>) -> Either<JsText, Undefined> {
 
 #[napi]
 impl KvStore {
+    /// Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A store's facets are its
+    /// `kvStore`, `hostKvStore` and `internalKvStore`.
+    #[napi(constructor)]
+    pub fn new_from_js(env: Env) -> Result<Self, JsErr> {
+        Err(illegal_constructor(&env, "KvStore cannot be constructed: use a KernelStore's kvStore, hostKvStore or internalKvStore"))
+    }
+
     /// Whether `key` has a value (`''` counts).
     #[napi(catch_unwind)]
     pub fn has(&self, #[napi(ts_arg_type = "string")] key: KeyBytes) -> Result<bool, JsErr> {

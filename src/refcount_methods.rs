@@ -3,7 +3,7 @@
 
 use napi_derive::napi;
 
-use crate::args::{Kref, RefOptionsArg, Tag};
+use crate::args::{Kref, RefCountsArg, RefOptionsArg, Tag};
 use crate::errors::JsErr;
 use crate::kernel_store::{with_store, KernelStore};
 
@@ -90,10 +90,10 @@ impl KernelStore {
     pub fn set_object_ref_count(
         &self,
         #[napi(ts_arg_type = "string")] kref: Kref,
-        counts: RefCounts,
+        #[napi(ts_arg_type = "RefCounts")] counts: RefCountsArg,
     ) -> Result<(), JsErr> {
-        let reachable = count(counts.reachable, "reachable")?;
-        let recognizable = count(counts.recognizable, "recognizable")?;
+        let reachable = count(counts.0.reachable, "reachable")?;
+        let recognizable = count(counts.0.recognizable, "recognizable")?;
         with_store(&self.shared, |s| {
             s.set_object_ref_count(&kref.0, reachable, recognizable)
         })

@@ -2,11 +2,11 @@
 //! and gzip computed as chunks arrive) and back out through a native reader (hash checked at
 //! the end), so neither side ever holds a whole heap snapshot in JS.
 
-use napi::bindgen_prelude::{Buffer, Either, Undefined};
+use napi::bindgen_prelude::{Buffer, Either, Env, Undefined};
 use napi_derive::napi;
 
-use crate::args::VatId;
-use crate::errors::{to_js, JsErr};
+use crate::args::{BudgetArg, ChunkArg, MaxLength, SnapPos, VatId, WriterArg};
+use crate::errors::{illegal_constructor, to_js, JsErr};
 use crate::kernel_store::{with_store, KernelStore};
 use crate::transcript_methods::{budget, Deletion};
 
@@ -46,17 +46,16 @@ impl SnapshotWriter {
 
     /// Hashes, counts and compresses one chunk.
     #[napi(catch_unwind)]
-    pub fn write(&mut self, chunk: &[u8]) -> Result<(), JsErr> {
+    pub fn write(&mut self, #[napi(ts_arg_type = "Uint8Array")] chunk: ChunkArg<'_>) -> Result<(), JsErr> {
         let writer = self.inner.as_mut().ok_or_else(used)?;
-        writer.write(chunk).map_err(to_js)
+        writer.write(chunk.0).map_err(to_js)
     }
 }
 
+const ALREADY_SAVED: &str = "this snapshot writer was already saved";
+
 fn used() -> JsErr {
-    JsErr::new(
-        "ERR_INVALID_ARG_VALUE",
-        "this snapshot writer was already saved".to_owned(),
-    )
+    JsErr::new("ERR_INVALID_ARG_VALUE", ALREADY_SAVED.to_owned())
 }
 
 /// Streams a stored snapshot back, decompressed.
@@ -67,14 +66,20 @@ pub struct SnapshotReader {
 
 #[napi]
 impl SnapshotReader {
+    /// Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A reader comes from `loadSnapshot`.
+    #[napi(constructor)]
+    pub fn new(env: Env) -> Result<Self, JsErr> {
+        Err(illegal_constructor(&env, "SnapshotReader cannot be constructed: use KernelStore.loadSnapshot(vatID)"))
+    }
+
     /// The next chunk of at most `maxLength` bytes, or `undefined` at the end (after the hash
     /// matched; a mismatch throws instead).
     #[napi(catch_unwind, ts_return_type = "Buffer | undefined")]
-    pub fn read_chunk(&mut self, max_length: u32) -> Result<Either<Buffer, Undefined>, JsErr> {
-        match self
-            .inner
-            .read_chunk(max_length.max(1) as usize)
-            .map_err(to_js)?
+    pub fn read_chunk(
+        &mut self,
+        #[napi(ts_arg_type = "number")] max_length: MaxLength,
+    ) -> Result<Either<Buffer, Undefined>, JsErr> {
+        match self.inner.read_chunk(max_length.0).map_err(to_js)?
         {
             Some(bytes) => Ok(Either::A(bytes.into())),
             None => Ok(Either::B(())),
@@ -89,12 +94,14 @@ impl KernelStore {
     pub fn save_snapshot(
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
-        snap_pos: f64,
-        writer: &mut SnapshotWriter,
+        #[napi(ts_arg_type = "number")] snap_pos: SnapPos,
+        #[napi(ts_arg_type = "SnapshotWriter")] writer: WriterArg<'_>,
     ) -> Result<SnapshotResult, JsErr> {
-        let inner = writer.inner.take().ok_or_else(used)?;
-        with_store(&self.shared, |s| {
-            s.save_snapshot(&vat_id.0, snap_pos as u64, inner)
+        // Taken only once the store is known to be open, so a closed store leaves it for a retry.
+        let writer = writer.0;
+        with_store(&self.shared, |s| match writer.inner.take() {
+            Some(inner) => s.save_snapshot(&vat_id.0, snap_pos.0, inner),
+            None => Err(kernel_store::Error::InvalidArgValue { message: ALREADY_SAVED.to_owned() }),
         })
         .map(|r| SnapshotResult {
             hash: r.hash,
@@ -144,14 +151,14 @@ impl KernelStore {
     }
 
     /// Deletes the vat's snapshots, newest first, at most `budget` (all when omitted).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, ts_args_type = "vatId: string, budget?: number | undefined | null")]
     pub fn delete_vat_snapshots(
         &self,
-        #[napi(ts_arg_type = "string")] vat_id: VatId,
-        budget_arg: Option<f64>,
+        vat_id: VatId,
+        budget_arg: BudgetArg,
     ) -> Result<Deletion, JsErr> {
         with_store(&self.shared, |s| {
-            s.delete_vat_snapshots(&vat_id.0, budget(budget_arg)?)
+            s.delete_vat_snapshots(&vat_id.0, budget(budget_arg.0)?)
         })
         .map(Deletion::from)
     }

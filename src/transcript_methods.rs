@@ -2,11 +2,11 @@
 //! reader: the JS layer turns its pages into `readSpan`'s iterator without holding a SQLite
 //! statement open across calls.
 
-use napi::bindgen_prelude::{Either, Undefined};
+use napi::bindgen_prelude::{Either, Env, Undefined};
 use napi_derive::napi;
 
-use crate::args::VatId;
-use crate::errors::JsErr;
+use crate::args::{BudgetArg, PageLimit, TranscriptItem, VatId};
+use crate::errors::{illegal_constructor, JsErr};
 use crate::kernel_store::{with_store, KernelStore, Shared};
 
 /// The current span of a vat's transcript.
@@ -49,14 +49,18 @@ pub struct SpanReader {
 
 #[napi]
 impl SpanReader {
+    /// Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A reader comes from `readSpanBegin`.
+    #[napi(constructor)]
+    pub fn new(env: Env) -> Result<Self, JsErr> {
+        Err(illegal_constructor(&env, "SpanReader cannot be constructed: use KernelStore.readSpanBegin(vatID, startPos)"))
+    }
+
     /// Up to `limit` more items, in position order; `[]` once the span is exhausted. The call
     /// after the last item checks the count (`read N transcript entries (expected M)`).
     #[napi(catch_unwind)]
-    pub fn next_page(&mut self, limit: u32) -> Result<Vec<String>, JsErr> {
+    pub fn next_page(&mut self, #[napi(ts_arg_type = "number")] limit: PageLimit) -> Result<Vec<String>, JsErr> {
         let cursor = &mut self.cursor;
-        with_store(&self.shared, |s| {
-            s.read_span_page(cursor, limit.max(1) as usize)
-        })
+        with_store(&self.shared, |s| s.read_span_page(cursor, limit.0))
     }
 }
 
@@ -90,9 +94,9 @@ impl KernelStore {
     pub fn add_item(
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
-        item: String,
+        #[napi(ts_arg_type = "string")] item: TranscriptItem,
     ) -> Result<(), JsErr> {
-        with_store(&self.shared, |s| s.add_item(&vat_id.0, &item))
+        with_store(&self.shared, |s| s.add_item(&vat_id.0, &item.0))
     }
 
     /// Begins reading a span: the current one, or the one starting at `startPos`. Errors
@@ -147,14 +151,14 @@ impl KernelStore {
 
     /// Deletes the vat's spans and items, newest first, at most `budget` spans (all when
     /// omitted or `Infinity`).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, ts_args_type = "vatId: string, budget?: number | undefined | null")]
     pub fn delete_vat_transcripts(
         &self,
-        #[napi(ts_arg_type = "string")] vat_id: VatId,
-        budget_arg: Option<f64>,
+        vat_id: VatId,
+        budget_arg: BudgetArg,
     ) -> Result<Deletion, JsErr> {
         with_store(&self.shared, |s| {
-            s.delete_vat_transcripts(&vat_id.0, budget(budget_arg)?)
+            s.delete_vat_transcripts(&vat_id.0, budget(budget_arg.0)?)
         })
         .map(Deletion::from)
     }
