@@ -62,7 +62,7 @@ const WRAP_OPTIONS = ['wrapKvStore', 'wrapTranscriptStore', 'wrapSnapStore', 'wr
 const UNSUPPORTED_OPTIONS = ['asFile', 'serialized', 'traceFile', 'archiveSnapshot', 'archiveTranscript'];
 
 function isSwingStore(dirPath) {
-  typeof dirPath === 'string' || fail('dirPath must be a string');
+  typeof dirPath === 'string' || failType('dirPath must be a string');
   return fs.existsSync(dirPath) && fs.existsSync(path.resolve(dirPath, DB_FILE_NAME));
 }
 
@@ -174,17 +174,39 @@ function makeSnapStore(store) {
   };
 }
 
+/** `String(value)`, or `[<type>]` for a value that refuses (a throwing toString). */
+const asText = value => {
+  try {
+    return String(value);
+  } catch {
+    return `[${typeof value}]`;
+  }
+};
+
+/** A b0 bundle's JSON text: V8's property order decides its bundleID. */
+const bundleJson = bundle => {
+  try {
+    return JSON.stringify(bundle);
+  } catch (cause) {
+    const error = Error(`bundle cannot be serialized as JSON: ${cause.message}`, { cause });
+    error.code = 'ERR_INVALID_ARG_VALUE';
+    throw error;
+  }
+};
+
 function makeBundleStore(store) {
   const addBundle = (bundleID, bundle) => {
-    const moduleFormat = bundle.moduleFormat === undefined ? '[undefined]' : String(bundle.moduleFormat);
-    if (typeof bundleID === 'string' && bundleID.startsWith('b0-')) {
-      return store.addBundleB0(bundleID, moduleFormat, JSON.stringify(bundle));
+    typeof bundleID === 'string' || failType('bundleID must be a string');
+    (bundle !== null && typeof bundle === 'object') || failType('bundle must be an object');
+    const moduleFormat = bundle.moduleFormat === undefined ? '[undefined]' : asText(bundle.moduleFormat);
+    if (bundleID.startsWith('b0-')) {
+      return store.addBundleB0(bundleID, moduleFormat, bundleJson(bundle));
     }
     return store.addBundleB1(
-      String(bundleID),
+      bundleID,
       moduleFormat,
-      String(bundle.endoZipBase64),
-      String(bundle.endoZipBase64Sha512),
+      asText(bundle.endoZipBase64),
+      asText(bundle.endoZipBase64Sha512),
     );
   };
   const getBundle = bundleID => {
@@ -209,6 +231,7 @@ function makeBundleStore(store) {
 const pick = (object, names) => Object.fromEntries(names.map(name => [name, object[name]]));
 
 function makeSwingStore(dirPath, forceReset, options = {}) {
+  (options !== null && typeof options === 'object') || failType('options must be an object');
   const {
     readonly = false,
     unsafeFastMode = false,
@@ -224,7 +247,7 @@ function makeSwingStore(dirPath, forceReset, options = {}) {
     options[name] === undefined ||
       fail(`swingset-kernel-store does not support the swing-store option ${JSON.stringify(name)}`, 'ERR_UNSUPPORTED_OPTION');
   }
-  exportCallback === undefined || typeof exportCallback === 'function' || fail('export callback must be a function');
+  exportCallback === undefined || typeof exportCallback === 'function' || failType('export callback must be a function');
   for (const name of WRAP_OPTIONS) {
     options[name] === undefined || typeof options[name] === 'function' || failType(`${name} must be a function`);
   }
@@ -232,22 +255,42 @@ function makeSwingStore(dirPath, forceReset, options = {}) {
   if (dirPath && forceReset) {
     fs.rmSync(dirPath, { recursive: true, force: true });
   }
+  // swing-store reads these flags for truthiness.
   const store = KernelStore.open(dirPath || null, {
-    readonly,
-    unsafeFastMode,
-    keepSnapshots,
-    keepTranscripts,
+    readonly: !!readonly,
+    unsafeFastMode: !!unsafeFastMode,
+    keepSnapshots: !!keepSnapshots,
+    keepTranscripts: !!keepTranscripts,
     ...(exportCallback && { exportCallback }),
   });
+  try {
+    const wrapped = (name, wrap, inner) => {
+      const result = wrap(inner);
+      if (result === null || typeof result !== 'object') fail(`${name} must return an object`, 'ERR_INVALID_ARG_VALUE');
+      return result;
+    };
+    return makeFacets(store, dirPath, options.wrapKvStore !== undefined, {
+      kvStore: wrapped('wrapKvStore', wrapKvStore, makeKvFacet(store.internalKvStore)),
+      transcriptStore: wrapped('wrapTranscriptStore', wrapTranscriptStore, makeTranscriptStore(store)),
+      snapStore: wrapped('wrapSnapStore', wrapSnapStore, makeSnapStore(store)),
+      bundleStore: wrapped('wrapBundleStore', wrapBundleStore, makeBundleStore(store)),
+    });
+  } catch (error) {
+    // A wrapper that threw must not leave the store open, holding its directory's lock.
+    store.close();
+    throw error;
+  }
+}
+
+/**
+ * swing-store's returned shape over the (possibly wrapped) internal stores. With `layered`
+ * (a `wrapKvStore` was given) the kernel and host kvStores go through the wrapped one.
+ */
+function makeFacets(store, dirPath, layered, internalStores) {
+  const { kvStore, transcriptStore, snapStore, bundleStore } = internalStores;
   const dbFile = dirPath ? path.resolve(dirPath, DB_FILE_NAME) : null;
 
-  const kvStore = wrapKvStore(makeKvFacet(store.internalKvStore));
-  const transcriptStore = wrapTranscriptStore(makeTranscriptStore(store));
-  const snapStore = wrapSnapStore(makeSnapStore(store));
-  const bundleStore = wrapBundleStore(makeBundleStore(store));
-
   // Without a wrapper the facets stay native end to end: one boundary crossing per call.
-  const layered = options.wrapKvStore !== undefined;
   const kernelStorage = {
     kvStore: layered ? makeLayeredKvFacet(store.kvStore, kvStore) : makeKvFacet(store.kvStore),
     transcriptStore: pick(transcriptStore, [
@@ -306,12 +349,12 @@ function makeSwingStore(dirPath, forceReset, options = {}) {
 }
 
 function initSwingStore(dirPath = null, options = {}) {
-  dirPath && typeof dirPath !== 'string' && fail('path must be a string');
+  dirPath && typeof dirPath !== 'string' && failType('path must be a string');
   return makeSwingStore(dirPath, true, options);
 }
 
 function openSwingStore(dirPath, options = {}) {
-  typeof dirPath === 'string' || fail('path must be a string');
+  typeof dirPath === 'string' || failType('path must be a string');
   return makeSwingStore(dirPath, false, options);
 }
 
