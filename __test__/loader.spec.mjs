@@ -18,6 +18,6 @@ test('a copy of the package without its binary fails with ERR_NO_NATIVE_BINARY n
   const { code, message } = JSON.parse(r.stdout);
   t.is(code, 'ERR_NO_NATIVE_BINARY');
   t.regex(message, new RegExp(`for ${process.platform}-${process.arch}`));
-  t.regex(message, /Rust \(stable, 1\.80 or newer\) and Node\.js 20 or newer/);
+  t.regex(message, /Rust \(stable, 1\.89 or newer\) and Node\.js 20 or newer/);
   t.regex(message, /npm ci && npm run build/);
 });
