@@ -19,6 +19,7 @@ import { STEPS, startKernel, runStep } from '../demo/kernel-scenario.mjs';
 const packageDir = fs.realpathSync(fileURLToPath(new URL('..', import.meta.url)));
 const fixtureDir = fileURLToPath(new URL('./fixtures/adoption-host/', import.meta.url));
 const vatsDir = fileURLToPath(new URL('../demo/vats/', import.meta.url));
+const scenario = fileURLToPath(new URL('../demo/kernel-scenario.mjs', import.meta.url));
 
 /** Runs a command; resolves with { code, stdout, stderr } (never rejects on a non-zero exit). */
 const run = (file, args, options) =>
@@ -46,13 +47,14 @@ const npmEnv = () => {
 
 const sha256File = file => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
-/** Writes the scratch host into `hostDir`: package.json from the template, host.mjs, the vats. */
+/** Writes the scratch host into `hostDir`: package.json from the template, host.mjs, the demo's scenario and vats. */
 const writeHost = hostDir => {
   const manifest = JSON.parse(fs.readFileSync(path.join(fixtureDir, 'package.template.json'), 'utf8'));
   manifest.dependencies['swingset-kernel-store'] = `file:${packageDir}`;
   fs.mkdirSync(hostDir, { recursive: true });
   fs.writeFileSync(path.join(hostDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   fs.copyFileSync(path.join(fixtureDir, 'host.mjs'), path.join(hostDir, 'host.mjs'));
+  fs.copyFileSync(scenario, path.join(hostDir, 'kernel-scenario.mjs'));
   fs.cpSync(vatsDir, path.join(hostDir, 'vats'), { recursive: true });
 };
 

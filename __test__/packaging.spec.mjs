@@ -15,10 +15,11 @@ import { EXPECTED_RESULTS } from './kernel-helpers.mjs';
 const packageDir = fs.realpathSync(fileURLToPath(new URL('..', import.meta.url)));
 const fixtureDir = fileURLToPath(new URL('./fixtures/packed-host/', import.meta.url));
 const vatsDir = fileURLToPath(new URL('../demo/vats/', import.meta.url));
+const scenario = fileURLToPath(new URL('../demo/kernel-scenario.mjs', import.meta.url));
 const jestBin = path.join(packageDir, 'node_modules', '.bin', 'jest');
 
 const BINARY = 'swingset-kernel-store.linux-x64-gnu.node';
-const HOST_FILES = ['kernel-scenario.mjs', 'smoke.cjs', 'smoke.mjs', 'store.test.js'];
+const HOST_FILES = ['host.mjs', 'smoke.cjs', 'smoke.mjs', 'store.test.js'];
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare'];
 const SCENARIO_STEPS = ['create', 'upgradeWithParameters', 'upgradeWithoutParameters', 'terminate'];
 const LOCAL_WORKER_FAULT = "I don't remember allocating";
@@ -74,11 +75,12 @@ const npmEnv = () => {
   return env;
 };
 
-/** Writes the host into `hostDir`: package.json from the template, its code, the scenario's vats. */
+/** Writes the host into `hostDir`: package.json from the template, its code, the demo's scenario and vats. */
 const writeHost = hostDir => {
   fs.mkdirSync(hostDir, { recursive: true });
   fs.copyFileSync(path.join(fixtureDir, 'package.template.json'), path.join(hostDir, 'package.json'));
   for (const file of HOST_FILES) fs.copyFileSync(path.join(fixtureDir, file), path.join(hostDir, file));
+  fs.copyFileSync(scenario, path.join(hostDir, 'kernel-scenario.mjs'));
   fs.cpSync(vatsDir, path.join(hostDir, 'vats'), { recursive: true });
 };
 
@@ -126,7 +128,7 @@ test.after.always(t => fs.rmSync(t.context.tmp, { recursive: true, force: true }
 let scenarioP;
 const getScenario = ({ hostDir, tmp }) =>
   (scenarioP ??= (async () => {
-    const attempt = async storeDir => ({ storeDir, ...(await run(process.execPath, ['kernel-scenario.mjs', storeDir], { cwd: hostDir })) });
+    const attempt = async storeDir => ({ storeDir, ...(await run(process.execPath, ['host.mjs', storeDir], { cwd: hostDir })) });
     let result = await attempt(path.join(tmp, 'kernel-store'));
     const retried = `${result.stdout}${result.stderr}`.includes(LOCAL_WORKER_FAULT);
     if (retried) result = await attempt(path.join(tmp, 'kernel-store-retry'));
