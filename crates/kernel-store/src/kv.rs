@@ -327,10 +327,16 @@ mod tests {
     fn rewriting_a_cached_key_counts_only_its_new_size() {
         let mut committed = Committed::default();
         for round in 0..1000 {
-            committed.remember(b"key".to_vec(), Some(format!("value {round:04}").into_bytes()));
+            committed.remember(
+                b"key".to_vec(),
+                Some(format!("value {round:04}").into_bytes()),
+            );
         }
         committed.remember(b"gone".to_vec(), None);
-        assert_eq!(committed.value_bytes, b"key".len() + b"value 0999".len() + b"gone".len());
+        assert_eq!(
+            committed.value_bytes,
+            b"key".len() + b"value 0999".len() + b"gone".len()
+        );
         committed.drop_key(b"key");
         committed.drop_key(b"gone");
         assert_eq!(committed.value_bytes, 0);
