@@ -48,25 +48,6 @@ async function runScenario(initSwingStore, label, managerType) {
   }
 }
 
-/**
- * With local workers the vats run in this process, and under a loaded CI machine a garbage
- * collection at the wrong moment was seen to make liveslots lose the bootstrap vat's root object
- * ("I don't remember allocating o+0"), after which the kernel terminates that vat. That is a
- * SwingSet local-worker fault, unrelated to the store, so such a run is retried once on fresh
- * stores; every assertion applies to the run that completed.
- */
-async function runScenarioWithRetry(initSwingStore, label, managerType) {
-  const attempts = managerType === 'local' ? 2 : 1;
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await runScenario(initSwingStore, label, managerType);
-    } catch (e) {
-      if (attempt >= attempts) throw e;
-      console.warn(`kernel-e2e: ${label}/${managerType} run failed (${e.message}); retrying on fresh stores`);
-    }
-  }
-}
-
 // One pair of runs (ours, then swing-store) per manager type, started by the first test that
 // needs it; the tests are serial, so at most one kernel runs at a time.
 const pairs = new Map();
@@ -75,8 +56,8 @@ const getRuns = managerType => {
     pairs.set(
       managerType,
       (async () => {
-        const ours = await runScenarioWithRetry(initOurs, 'ours', managerType);
-        const theirs = await runScenarioWithRetry(initTheirs, 'theirs', managerType);
+        const ours = await runScenario(initOurs, 'ours', managerType);
+        const theirs = await runScenario(initTheirs, 'theirs', managerType);
         return { ours, theirs };
       })(),
     );

@@ -22,7 +22,6 @@ const BINARY = 'swingset-kernel-store.linux-x64-gnu.node';
 const HOST_FILES = ['host.mjs', 'smoke.cjs', 'smoke.mjs', 'store.test.js'];
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare'];
 const SCENARIO_STEPS = ['create', 'upgradeWithParameters', 'upgradeWithoutParameters', 'terminate'];
-const LOCAL_WORKER_FAULT = "I don't remember allocating";
 
 /** What both entries (`require` and `import`) export, by type. */
 const EXPORT_TYPES = {
@@ -119,21 +118,13 @@ test.before(async t => {
 
 test.after.always(t => fs.rmSync(t.context.tmp, { recursive: true, force: true }));
 
-/**
- * The host's kernel scenario, run once for every test that reads it. With local workers the vats
- * run in the host's process, where a garbage collection at the wrong moment was seen to make
- * liveslots lose the bootstrap vat's root object (see kernel-e2e.spec.mjs): a SwingSet fault
- * unrelated to the store, so a run showing it is retried once on a fresh store.
- */
+/** The host's kernel scenario, run once for every test that reads it. */
 let scenarioP;
 const getScenario = ({ hostDir, tmp }) =>
   (scenarioP ??= (async () => {
-    const attempt = async storeDir => ({ storeDir, ...(await run(process.execPath, ['host.mjs', storeDir], { cwd: hostDir })) });
-    let result = await attempt(path.join(tmp, 'kernel-store'));
-    const retried = `${result.stdout}${result.stderr}`.includes(LOCAL_WORKER_FAULT);
-    if (retried) result = await attempt(path.join(tmp, 'kernel-store-retry'));
-    mustSucceed(result, "the host's kernel scenario");
-    return { ...resultLine(result, 'PACKED-HOST-RESULT'), storeDir: result.storeDir, seconds: result.seconds, retried };
+    const storeDir = path.join(tmp, 'kernel-store');
+    const result = mustSucceed(await run(process.execPath, ['host.mjs', storeDir], { cwd: hostDir }), "the host's kernel scenario");
+    return { ...resultLine(result, 'PACKED-HOST-RESULT'), storeDir, seconds: result.seconds };
   })());
 
 test('the tarball carries the linux-x64-gnu binary and every file the manifest points at', t => {
@@ -174,7 +165,6 @@ test("swingset-vat's kernel runs the scenario on the installed package, from the
   const { hostDir } = t.context;
   const scenario = await getScenario(t.context);
   t.log(`host kernel scenario (local workers): ${scenario.seconds.toFixed(1)} s`);
-  if (scenario.retried) t.log(`the first run hit the local-worker fault ("${LOCAL_WORKER_FAULT} o+0"); retried once`);
   t.is(scenario.entry, path.join(hostDir, 'node_modules', 'swingset-kernel-store', 'lib', 'index.mjs'));
   t.true(scenario.hasKernelStore);
   t.deepEqual(

@@ -136,6 +136,9 @@ async function worker(impl, workloadName, bundlesFile, instrument) {
 
     const config = {
       bootstrap: 'bootstrap',
+      // The host messages the bootstrap root between batches; unpinned, the vat is told to
+      // drop it and may lose it to a GC (see demo/kernel-scenario.mjs).
+      pinBootstrapRoot: true,
       defaultManagerType: 'local',
       defaultReapInterval: 'never',
       vats: {

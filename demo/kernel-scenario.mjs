@@ -12,8 +12,17 @@ const vatSource = name => fileURLToPath(new URL(`./vats/${name}.js`, import.meta
 /** The scenario's steps: methods of the bootstrap vat's root object, in order. */
 export const STEPS = ['create', 'upgradeWithParameters', 'upgradeWithoutParameters', 'terminate'];
 
+// pinBootstrapRoot: the host sends every step to the bootstrap vat's root object, but nothing
+// in the kernel holds that object between steps. Unpinned, its refcount falls to 0,0 after each
+// message and the kernel delivers dropExports+retireExports of o+0 to the vat, after which
+// liveslots keeps the root only through a WeakRef (its own closures, a module-level variable
+// included, hold it only in a cycle nothing outside reaches). A garbage collection before the
+// next step's message then leaves liveslots without it: "I don't remember allocating o+0" and
+// the vat is terminated (seen with local workers, where the vats share the host's heap). Pinned,
+// the kernel holds it for good and the vat never drops it.
 export const scenarioConfig = managerType => ({
   bootstrap: 'bootstrap',
+  pinBootstrapRoot: true,
   defaultManagerType: managerType,
   defaultReapInterval: 'never',
   vats: { bootstrap: { sourceSpec: vatSource('bootstrap') } },
