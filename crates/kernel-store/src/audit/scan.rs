@@ -273,17 +273,8 @@ impl Scanner {
 
     /// `vNN.c.<kref> = "<F> <vref>"` (§1.5, H1-H3).
     fn vat_clist(&mut self, sink: &mut impl Sink, vat: u32, key: &[u8], kref: &[u8], value: &[u8]) {
-        let id = match parse_kref(kref) {
-            Some(Kref::Counted(id)) => id,
-            Some(Kref::Device) => return,
-            None => {
-                return sink.problem(
-                    FindingKind::Malformed,
-                    key,
-                    None,
-                    format!("c-list key {} does not name a kref", lossy(key)),
-                )
-            }
+        let Some(id) = clist_kref(sink, key, kref) else {
+            return;
         };
         let (flag, vref) = match value {
             [flag @ (b'R' | b'_'), b' ', vref @ ..] if vref.len() >= 2 => (*flag, vref),
@@ -456,6 +447,24 @@ impl Scanner {
     }
 }
 
+/// The counted kref a c-list key names; `None` for a device node (uncounted) and for a key
+/// naming no kref, which is reported as malformed.
+fn clist_kref(sink: &mut impl Sink, key: &[u8], kref: &[u8]) -> Option<KrefId> {
+    match parse_kref(kref) {
+        Some(Kref::Counted(id)) => Some(id),
+        Some(Kref::Device) => None,
+        None => {
+            sink.problem(
+                FindingKind::Malformed,
+                key,
+                None,
+                format!("c-list key {} does not name a kref", lossy(key)),
+            );
+            None
+        }
+    }
+}
+
 /// `dNN.c.<kref> = <dref>`: imports (`o-`, `p-`) count, with no flag (§1.6, H4).
 fn device_key(sink: &mut impl Sink, key: &[u8], value: &[u8]) {
     let Some((_, rest)) = split_numbered(key, 1) else {
@@ -467,17 +476,8 @@ fn device_key(sink: &mut impl Sink, key: &[u8], value: &[u8]) {
     if kref.first() != Some(&b'k') {
         return;
     }
-    let id = match parse_kref(kref) {
-        Some(Kref::Counted(id)) => id,
-        Some(Kref::Device) => return,
-        None => {
-            return sink.problem(
-                FindingKind::Malformed,
-                key,
-                None,
-                format!("c-list key {} does not name a kref", lossy(key)),
-            )
-        }
+    let Some(id) = clist_kref(sink, key, kref) else {
+        return;
     };
     let expected = if is_promise(id) { b"p-" } else { b"o-" };
     if value.len() > 2 && value.starts_with(expected) {
