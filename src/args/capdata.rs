@@ -26,14 +26,10 @@ impl CapDataArg {
         }
         let body = unsafe { read_string(env, body, c"body must be a string")? };
         let slots_value = unsafe { property(env, value, c"slots")? };
-        let mut is_array = false;
-        unsafe { sys::napi_is_array(env, slots_value, &mut is_array) };
-        if !is_array {
-            return Err(bad(format!("{what}.slots must be an array of krefs")));
-        }
         let mut slots = Vec::new();
+        let not_an_array = || bad(format!("{what}.slots must be an array of krefs"));
         unsafe {
-            for_each_element(env, slots_value, "slots must be an array", |i, slot| {
+            for_each_element(env, slots_value, not_an_array, |i, slot| {
                 if type_of(env, slot) != sys::ValueType::napi_string {
                     return Err(bad(format!("{what}.slots[{i}] must be a string kref")));
                 }

@@ -102,18 +102,18 @@ unsafe fn read_flag(env: sys::napi_env, object: sys::napi_value, name: &CStr, la
     }
 }
 
-/// Calls `each` with every element of a JS array in order, or throws a `TypeError` if
-/// `value` is not an array. Nothing is allocated from the array's claimed length.
+/// Calls `each` with every element of a JS array in order; a non-array is refused with the
+/// error `not_an_array` throws. Nothing is allocated from the array's claimed length.
 unsafe fn for_each_element(
     env: sys::napi_env,
     value: sys::napi_value,
-    not_an_array: &str,
+    not_an_array: impl FnOnce() -> napi::Error,
     mut each: impl FnMut(u32, sys::napi_value) -> napi::Result<()>,
 ) -> napi::Result<()> {
     let mut is_array = false;
     unsafe { sys::napi_is_array(env, value, &mut is_array) };
     if !is_array {
-        return Err(unsafe { throw_type(env, not_an_array) });
+        return Err(not_an_array());
     }
     let mut len = 0u32;
     unsafe { sys::napi_get_array_length(env, value, &mut len) };

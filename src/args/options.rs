@@ -82,7 +82,8 @@ impl FromNapiValue for AuditOptionsArg {
             return Ok(AuditOptionsArg(AuditOptions { external: None }));
         }
         unsafe {
-            for_each_element(env, list, "options.external must be an array of krefs", |i, kref| {
+            let not_an_array = || throw_type(env, "options.external must be an array of krefs");
+            for_each_element(env, list, not_an_array, |i, kref| {
                 let message = format!("options.external[{i}] must be a string kref");
                 if type_of(env, kref) != sys::ValueType::napi_string {
                     return Err(throw_type(env, &message));
