@@ -47,15 +47,15 @@ impl SnapshotWriter {
     /// Hashes, counts and compresses one chunk.
     #[napi(catch_unwind)]
     pub fn write(&mut self, #[napi(ts_arg_type = "Uint8Array")] chunk: ChunkArg<'_>) -> Result<(), JsErr> {
-        let writer = self.inner.as_mut().ok_or_else(used)?;
+        let writer = self.inner.as_mut().ok_or_else(|| to_js(already_saved()))?;
         writer.write(chunk.0).map_err(to_js)
     }
 }
 
-const ALREADY_SAVED: &str = "this snapshot writer was already saved";
-
-fn used() -> JsErr {
-    JsErr::new("ERR_INVALID_ARG_VALUE", ALREADY_SAVED.to_owned())
+fn already_saved() -> kernel_store::Error {
+    kernel_store::Error::InvalidArgValue {
+        message: "this snapshot writer was already saved".to_owned(),
+    }
 }
 
 /// Streams a stored snapshot back, decompressed.
@@ -101,7 +101,7 @@ impl KernelStore {
         let writer = writer.0;
         with_store(&self.shared, |s| match writer.inner.take() {
             Some(inner) => s.save_snapshot(&vat_id.0, snap_pos.0, inner),
-            None => Err(kernel_store::Error::InvalidArgValue { message: ALREADY_SAVED.to_owned() }),
+            None => Err(already_saved()),
         })
         .map(|r| SnapshotResult {
             hash: r.hash,
