@@ -262,9 +262,7 @@ pub fn audit_refcounts_at(path: &Path, options: AuditOptions<'_>) -> Result<Audi
     } else {
         path.to_owned()
     };
-    open_read_only(&file)
-        .and_then(|conn| run(&conn, options))
-        .map_err(|e| e.in_database(Some(&file)))
+    audit_file(&file, options)
 }
 
 impl KernelStore {
@@ -274,9 +272,7 @@ impl KernelStore {
     /// uncommitted block.
     pub fn audit_refcounts(&self, options: AuditOptions<'_>) -> Result<AuditReport> {
         match self.db_path() {
-            Some(path) => open_read_only(path)
-                .and_then(|conn| run(&conn, options))
-                .map_err(|e| e.in_database(Some(path))),
+            Some(path) => audit_file(path, options),
             None if self.conn.is_autocommit() => run(&self.conn, options),
             None => Err(Error::UncommittedBlock {
                 operation: "audit_refcounts",
@@ -287,6 +283,13 @@ impl KernelStore {
 
 fn not_a_swing_store(message: String) -> Error {
     Error::NotASwingStore { message }
+}
+
+/// Audits a database file through a read-only connection of its own; a damaged file is named.
+fn audit_file(file: &Path, options: AuditOptions<'_>) -> Result<AuditReport> {
+    open_read_only(file)
+        .and_then(|conn| run(&conn, options))
+        .map_err(|e| e.in_database(Some(file)))
 }
 
 fn open_read_only(file: &Path) -> Result<Connection> {

@@ -502,15 +502,7 @@ fn refcount(sink: &mut impl Sink, id: KrefId, key: &[u8], value: &[u8]) {
     if is_promise(id) {
         match parse_count(value) {
             Some(n) => sink.promise_count(id, n),
-            None => {
-                sink.unreadable_count(id);
-                sink.problem(
-                    FindingKind::Malformed,
-                    key,
-                    Some(id),
-                    format!("{} = {:?} is not a decimal count", lossy(key), lossy(value)),
-                );
-            }
+            None => unreadable_refcount(sink, id, key, value, "is not a decimal count"),
         }
         return;
     }
@@ -521,33 +513,26 @@ fn refcount(sink: &mut impl Sink, id: KrefId, key: &[u8], value: &[u8]) {
         Some((reachable, recognizable)) if reachable <= recognizable => {
             sink.object_count(id, reachable, recognizable)
         }
-        Some(_) => {
-            sink.unreadable_count(id);
-            sink.problem(
-                FindingKind::Malformed,
-                key,
-                Some(id),
-                format!(
-                    "{} = {:?} has reachable > recognizable (the kernel's refmismatch)",
-                    lossy(key),
-                    lossy(value)
-                ),
-            );
-        }
-        None => {
-            sink.unreadable_count(id);
-            sink.problem(
-                FindingKind::Malformed,
-                key,
-                Some(id),
-                format!(
-                    "{} = {:?} is not \"reachable,recognizable\"",
-                    lossy(key),
-                    lossy(value)
-                ),
-            );
-        }
+        Some(_) => unreadable_refcount(
+            sink,
+            id,
+            key,
+            value,
+            "has reachable > recognizable (the kernel's refmismatch)",
+        ),
+        None => unreadable_refcount(sink, id, key, value, "is not \"reachable,recognizable\""),
     }
+}
+
+/// A refCount whose stored count cannot be compared: reported malformed, with `why`.
+fn unreadable_refcount(sink: &mut impl Sink, id: KrefId, key: &[u8], value: &[u8], why: &str) {
+    sink.unreadable_count(id);
+    sink.problem(
+        FindingKind::Malformed,
+        key,
+        Some(id),
+        format!("{} = {:?} {why}", lossy(key), lossy(value)),
+    );
 }
 
 /// One reference named by a string the kernel wrote as a kref.
