@@ -1,6 +1,6 @@
-//! A read-only refcount audit of a committed swing-store (refcount-model.md §3.4): one
-//! streaming pass over `kvStore` recomputes every `koNN.refCount` / `kpNN.refCount` from the
-//! holders the kvStore records (§3.1) plus the host's external list (§3.2), compares, and
+//! A read-only refcount audit of a committed swing-store (docs/refcounts.md, "The audit"):
+//! one streaming pass over `kvStore` recomputes every `koNN.refCount` / `kpNN.refCount` from
+//! the holders the kvStore records plus the host's external list, compares, and
 //! checks the GC-action invariants. Findings are sorted by kref and holders by key, so two
 //! audits of one store read alike whatever order SQLite returned the rows in.
 //!
@@ -18,9 +18,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde_json::{json, Value};
 
+use crate::db::{Db, DB_FILE_NAME};
 use crate::error::{Error, Result};
-use crate::schema::DB_FILE_NAME;
-use crate::KernelStore;
 use scan::{Kref, Scanner, Sink};
 use tally::{Collector, Counter, Pending};
 
@@ -265,19 +264,17 @@ pub fn audit_refcounts_at(path: &Path, options: AuditOptions<'_>) -> Result<Audi
     audit_file(&file, options)
 }
 
-impl KernelStore {
-    /// Audits what this store has committed. A file-backed store is read through a fresh
-    /// read-only connection, which sees the last commit and nothing of the open block; an
-    /// in-memory store can only be read through its own connection, so it must have no
-    /// uncommitted block.
-    pub fn audit_refcounts(&self, options: AuditOptions<'_>) -> Result<AuditReport> {
-        match self.db_path() {
-            Some(path) => audit_file(path, options),
-            None if self.conn.is_autocommit() => run(&self.conn, options),
-            None => Err(Error::UncommittedBlock {
-                operation: "audit_refcounts",
-            }),
-        }
+/// Audits what a store's database has committed. A file-backed store is read through a
+/// fresh read-only connection, which sees the last commit and nothing of the open block; an
+/// in-memory store can only be read through its own connection, so it must have no
+/// uncommitted block.
+pub fn audit_committed(db: &Db, options: AuditOptions<'_>) -> Result<AuditReport> {
+    match db.path() {
+        Some(path) => audit_file(path, options),
+        None if db.conn().is_autocommit() => run(db.conn(), options),
+        None => Err(Error::UncommittedBlock {
+            operation: "audit_refcounts",
+        }),
     }
 }
 

@@ -3,8 +3,8 @@
 //! retained.
 
 use crate::error::{Error, Result};
+use crate::ids::{Kref, KrefKind};
 use crate::json::quote;
-use crate::kref::KrefKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CapData {
@@ -25,12 +25,12 @@ impl CapData {
     /// vatParameters, and anything else is not a kref).
     pub fn validate_as_vat_parameters(&self) -> Result<()> {
         for slot in &self.slots {
-            match KrefKind::parse(slot) {
-                Ok(KrefKind::Promise) => {
+            match Kref::parse(slot.as_bytes()).map(|k| k.kind) {
+                Some(KrefKind::Promise) => {
                     return Err(Error::PromiseInVatParameters { slot: slot.clone() })
                 }
-                Ok(_) => {}
-                Err(_) => {
+                Some(_) => {}
+                None => {
                     return Err(Error::InvalidCapData {
                         message: format!(
                             "vatParameters.slots must hold krefs (koNN or kdNN), not {}",

@@ -1,14 +1,16 @@
 //! Cranks: savepoints, the crank hash and the activity hash, with swing-store's exact
-//! algorithm and messages (shared/spec/swing-store.md §3). A rollback restores the kvStore
-//! overlay and the export notes exactly, and also rolls back the real SQLite savepoint so rows
-//! written straight to SQLite (transcripts, snapshots, bundles) are undone with them.
+//! algorithm and messages. A rollback restores the kvStore overlay and the export notes
+//! exactly, and also rolls back the real SQLite savepoint so rows written straight to SQLite
+//! (transcripts, snapshots, bundles) are undone with them.
 
 use sha2::{Digest, Sha256};
 
+use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::export_log::{ExportLog, ExportRow};
 use crate::hex;
+use crate::kv::Kv;
 use crate::wtf8;
-use crate::{ExportRow, KernelStore};
 
 /// What `emitCrankHashes()` returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,40 +26,32 @@ struct Savepoint {
     exports_mark: Option<usize>,
 }
 
+/// Where the kernel is in its crank cycle, and the hash of the crank's consensus writes.
 #[derive(Default)]
-pub(crate) struct CrankState {
+pub struct Crank {
     in_crank: bool,
     savepoints: Vec<Savepoint>,
     hasher: Sha256,
 }
 
-impl CrankState {
-    /// Feeds one kernel-facet consensus write to the crank hasher.
-    pub(crate) fn hash_set(&mut self, key: &[u8], value: &[u8]) {
-        self.hasher.update(b"add\n");
-        self.hasher.update(wtf8::for_hash(key));
-        self.hasher.update(b"\n");
-        self.hasher.update(wtf8::for_hash(value));
-        self.hasher.update(b"\n");
-    }
-
-    pub(crate) fn hash_delete(&mut self, key: &[u8]) {
-        self.hasher.update(b"delete\n");
-        self.hasher.update(wtf8::for_hash(key));
-        self.hasher.update(b"\n");
-    }
+/// The pieces a savepoint spans: the connection's SQL savepoint, the kvStore overlay and
+/// the export notes.
+pub struct CrankState<'a> {
+    pub db: &'a mut Db,
+    pub kv: &'a mut Kv,
+    pub exports: &'a mut ExportLog,
 }
 
-const ACTIVITYHASH_KEY: &str = "activityhash";
+const ACTIVITYHASH_KEY: &[u8] = b"activityhash";
 
-impl KernelStore {
+impl Crank {
     pub fn in_crank(&self) -> bool {
-        self.crank.in_crank
+        self.in_crank
     }
 
     /// swing-store's `<operation> outside of crank` check, which it makes before any other.
-    pub fn require_crank(&self, operation: &'static str) -> Result<()> {
-        if self.crank.in_crank {
+    pub fn require(&self, operation: &'static str) -> Result<()> {
+        if self.in_crank {
             return Ok(());
         }
         Err(Error::CrankState {
@@ -69,102 +63,122 @@ impl KernelStore {
         })
     }
 
+    /// Feeds one kernel-facet consensus write to the crank hasher.
+    pub fn hash_write(&mut self, key: &[u8], value: Option<&[u8]>) {
+        match value {
+            Some(value) => {
+                self.hasher.update(b"add\n");
+                self.hasher.update(wtf8::to_node_utf8(key));
+                self.hasher.update(b"\n");
+                self.hasher.update(wtf8::to_node_utf8(value));
+                self.hasher.update(b"\n");
+            }
+            None => {
+                self.hasher.update(b"delete\n");
+                self.hasher.update(wtf8::to_node_utf8(key));
+                self.hasher.update(b"\n");
+            }
+        }
+    }
+
     /// Starts a crank, resetting the crank hasher.
-    pub fn start_crank(&mut self) -> Result<()> {
-        if self.crank.in_crank {
+    pub fn start(&mut self) -> Result<()> {
+        if self.in_crank {
             return Err(Error::CrankState {
                 message: "startCrank while already in a crank",
             });
         }
-        self.crank.in_crank = true;
-        self.crank.hasher = Sha256::new();
+        self.in_crank = true;
+        self.hasher = Sha256::new();
         Ok(())
     }
 
     /// Establishes savepoint `t<n>` for `name` (names may repeat; only the label is the caller's).
-    pub fn establish_crank_savepoint(&mut self, name: impl AsRef<[u8]>) -> Result<()> {
-        let name = name.as_ref();
-        self.require_crank("establishCrankSavepoint")?;
-        let ordinal = self.crank.savepoints.len();
-        self.ensure_txn()?;
-        self.conn
+    pub fn establish_savepoint(&mut self, state: CrankState<'_>, name: &[u8]) -> Result<()> {
+        self.require("establishCrankSavepoint")?;
+        let ordinal = self.savepoints.len();
+        state
+            .db
+            .ensure_txn()?
             .execute_batch(&format!("SAVEPOINT t{ordinal}"))
             .map_err(Error::sqlite("establishCrankSavepoint"))?;
-        let kv_mark = self.kv.overlay_mut().mark();
-        let exports_mark = self.exports.as_mut().map(|e| e.mark());
-        self.crank.savepoints.push(Savepoint {
+        self.savepoints.push(Savepoint {
             name: name.to_vec(),
-            kv_mark,
-            exports_mark,
+            kv_mark: state.kv.mark(),
+            exports_mark: state.exports.mark(),
         });
         Ok(())
     }
 
     /// Rolls back to the oldest savepoint called `name`, dropping it and all later ones.
     /// The crank hasher keeps the rolled-back writes, as swing-store's does.
-    pub fn rollback_crank(&mut self, name: impl AsRef<[u8]>) -> Result<()> {
-        let name = name.as_ref();
-        self.require_crank("rollbackCrank")?;
-        let Some(ordinal) = self.crank.savepoints.iter().position(|s| s.name == name) else {
+    pub fn rollback(&mut self, state: CrankState<'_>, name: &[u8]) -> Result<()> {
+        self.require("rollbackCrank")?;
+        let Some(ordinal) = self.savepoints.iter().position(|s| s.name == name) else {
             return Err(Error::NoSuchSavepoint {
                 name: name.to_vec(),
             });
         };
-        self.conn
+        state
+            .db
+            .conn()
             .execute_batch(&format!("ROLLBACK TO SAVEPOINT t{ordinal}"))
             .map_err(Error::sqlite("rollbackCrank"))?;
-        let target = &self.crank.savepoints[ordinal];
-        let (kv_mark, exports_mark) = (target.kv_mark, target.exports_mark);
-        self.kv.overlay_mut().undo_to(kv_mark, ordinal);
-        if let (Some(exports), Some(mark)) = (self.exports.as_mut(), exports_mark) {
-            exports.undo_to(mark, ordinal);
-        }
-        self.crank.savepoints.truncate(ordinal);
+        let target = &self.savepoints[ordinal];
+        state.kv.undo_to(target.kv_mark, ordinal);
+        state.exports.undo_to(target.exports_mark, ordinal);
+        self.savepoints.truncate(ordinal);
         Ok(())
     }
 
     /// Ends the crank: releases its savepoints and delivers the export notes. No COMMIT.
-    pub fn end_crank(
+    pub fn end(
         &mut self,
+        state: CrankState<'_>,
         deliver: &mut dyn FnMut(Vec<ExportRow>) -> Result<()>,
     ) -> Result<()> {
-        self.require_crank("endCrank")?;
-        if !self.crank.savepoints.is_empty() {
-            self.conn
+        self.require("endCrank")?;
+        if !self.savepoints.is_empty() {
+            state
+                .db
+                .conn()
                 .execute_batch("RELEASE SAVEPOINT t0")
                 .map_err(Error::sqlite("endCrank"))?;
-            self.crank.savepoints.clear();
-            self.kv.overlay_mut().set_marks(0);
+            self.savepoints.clear();
+            state.kv.release_marks();
         }
-        self.flush_exports(deliver)?;
-        self.crank.in_crank = false;
-        self.maybe_spill()
+        state.exports.flush(deliver)?;
+        self.in_crank = false;
+        Ok(())
     }
 
     /// Finishes the crank hash, chains it into the activity hash and stores that under
     /// `activityhash` (not crank-hashed, but exported). Allowed outside a crank.
-    pub fn emit_crank_hashes(&mut self) -> Result<CrankHashes> {
-        let crankhash = hex::encode(&self.crank.hasher.finalize_reset());
-        let old = self.get_activityhash()?;
+    pub fn emit_hashes(&mut self, state: CrankState<'_>) -> Result<CrankHashes> {
+        let crankhash = hex::encode(&self.hasher.finalize_reset());
+        let old = activityhash(state.db, state.kv)?;
         let activityhash = hex::sha256_hex(&format!("activityhash\n{old}\n{crankhash}\n"));
-        self.ensure_txn()?;
-        self.kv.put(
-            ACTIVITYHASH_KEY.as_bytes(),
+        state.db.ensure_txn()?;
+        state.kv.put(
+            state.db,
+            ACTIVITYHASH_KEY,
             Some(activityhash.clone().into_bytes()),
-        );
-        self.note_kv_export(ACTIVITYHASH_KEY.as_bytes(), Some(activityhash.as_bytes()));
+        )?;
+        state
+            .exports
+            .note_kv(ACTIVITYHASH_KEY, Some(activityhash.as_bytes()));
         Ok(CrankHashes {
             crankhash,
             activityhash,
         })
     }
+}
 
-    /// The stored activity hash, or `""` before the first emit. Read as JS reads any value:
-    /// bytes that are not UTF-8 decode to U+FFFD (a kernel could have overwritten the key).
-    pub fn get_activityhash(&mut self) -> Result<String> {
-        Ok(self
-            .kv_get(ACTIVITYHASH_KEY)?
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-            .unwrap_or_default())
-    }
+/// The stored activity hash, or `""` before the first emit. Read as JS reads any value:
+/// bytes that are not UTF-8 decode to U+FFFD (a kernel could have overwritten the key).
+pub fn activityhash(db: &mut Db, kv: &mut Kv) -> Result<String> {
+    Ok(kv
+        .get(db, ACTIVITYHASH_KEY)?
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_default())
 }

@@ -112,6 +112,37 @@ pub enum Error {
     SnapshotHashMismatch { actual: String, expected: String },
     /// Stored snapshot data that is not valid gzip; coded as Node's zlib codes it.
     Gzip { source: std::io::Error },
+    /// An exporter's `getHostKV` was asked for a key outside the `host.` namespace.
+    NotAHostKey,
+    /// An artifact name that does not have its type's form, or names no known type.
+    InvalidArtifactName { message: String },
+    /// An export asked for an artifact this store does not have (any more).
+    ArtifactUnavailable { message: String },
+    /// An imported artifact that holds fewer (or more) items than its metadata records.
+    ArtifactIncomplete { name: String },
+    /// An imported artifact whose contents do not hash to what its metadata records; the
+    /// message is swing-store's for the artifact's type.
+    ArtifactHashMismatch { message: String },
+    /// An imported artifact named twice by one exporter.
+    DuplicateArtifact { name: String },
+    /// An imported artifact with no export-data record describing it.
+    NoArtifactMetadata { message: String },
+    /// Export data that is not what an exporter produces (unknown type, a record that does
+    /// not match its key, a missing field).
+    InvalidExportData { message: String },
+    /// A store (or an export) lacks artifacts its artifact mode requires.
+    IncompleteArtifacts { message: String },
+    /// `repairMetadata` found a record that disagrees with the one already stored.
+    RepairMismatch { message: String },
+    /// A tool's statement through `internal.db` that could write.
+    WriteRefused { sql: String },
+    /// `debug.serialize()` of an on-disk store.
+    NotSerializable,
+    /// The `traceFile` could not be opened or written.
+    Trace {
+        path: String,
+        source: std::io::Error,
+    },
     /// SQLite found the database file damaged (or not a database at all).
     CorruptDatabase {
         file: String,
@@ -175,6 +206,19 @@ impl Error {
             Error::UnknownVat { .. } => "ERR_UNKNOWN_VAT",
             Error::VatTerminated { .. } => "ERR_VAT_TERMINATED",
             Error::NoRetainedVatParameters { .. } => "ERR_NO_RETAINED_VATPARAMETERS",
+            Error::NotAHostKey => "ERR_HOST_KEY_REQUIRED",
+            Error::InvalidArtifactName { .. } => "ERR_INVALID_ARTIFACT_NAME",
+            Error::ArtifactUnavailable { .. } => "ERR_ARTIFACT_UNAVAILABLE",
+            Error::ArtifactIncomplete { .. } => "ERR_ARTIFACT_INCOMPLETE",
+            Error::ArtifactHashMismatch { .. } => "ERR_ARTIFACT_HASH_MISMATCH",
+            Error::DuplicateArtifact { .. } => "ERR_DUPLICATE_ARTIFACT",
+            Error::NoArtifactMetadata { .. } => "ERR_NO_ARTIFACT_METADATA",
+            Error::InvalidExportData { .. } => "ERR_INVALID_EXPORT_DATA",
+            Error::IncompleteArtifacts { .. } => "ERR_INCOMPLETE_ARTIFACTS",
+            Error::RepairMismatch { .. } => "ERR_REPAIR_MISMATCH",
+            Error::NotSerializable => "ERR_UNSUPPORTED_OPERATION",
+            Error::WriteRefused { .. } => "ERR_READONLY_QUERY",
+            Error::Trace { .. } => "ERR_TRACE_FILE",
             Error::CorruptDatabase { .. } => "ERR_CORRUPT",
             Error::Sqlite { source, .. } => match source.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::DatabaseBusy)
@@ -309,6 +353,27 @@ impl fmt::Display for Error {
                 f.write_str("unexpected end of file")
             }
             Error::Gzip { source } => write!(f, "{source}"),
+            Error::InvalidArtifactName { message }
+            | Error::ArtifactUnavailable { message }
+            | Error::ArtifactHashMismatch { message }
+            | Error::NoArtifactMetadata { message }
+            | Error::InvalidExportData { message }
+            | Error::IncompleteArtifacts { message }
+            | Error::RepairMismatch { message } => f.write_str(message),
+            Error::NotAHostKey => f.write_str("getHostKV requires host keys"),
+            Error::ArtifactIncomplete { name } => write!(f, "artifact {} is not complete", quote(name)),
+            Error::DuplicateArtifact { name } => {
+                write!(f, "artifact {} is offered twice by the exporter", quote(name))
+            }
+            Error::NotSerializable => {
+                f.write_str("on-disk DBs with WAL mode enabled do not serialize well")
+            }
+            Error::WriteRefused { sql } => write!(
+                f,
+                "internal.db runs read-only statements only (the store writes through its own calls, in its own transaction); refused: {}",
+                quote(sql)
+            ),
+            Error::Trace { path, source } => write!(f, "cannot write trace file {path}: {source}"),
             Error::CorruptDatabase { file, source } => {
                 write!(f, "database file {file} is damaged: {source}")
             }
@@ -322,7 +387,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Sqlite { source, .. } | Error::CorruptDatabase { source, .. } => Some(source),
-            Error::Gzip { source } => Some(source),
+            Error::Gzip { source } | Error::Trace { source, .. } => Some(source),
             _ => None,
         }
     }

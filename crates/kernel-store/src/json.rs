@@ -1,5 +1,5 @@
-//! The one piece of JSON the core writes itself: `JSON.stringify` of a string, used where
-//! swing-store's messages quote a name with `q()`.
+//! The JSON the core writes itself, `JSON.stringify` of a string (used where swing-store's
+//! messages quote a name with `q()`), and the one shape it reads from the kernel's keys.
 
 /// `JSON.stringify(s)`: the exact escaping V8 produces for a string.
 pub fn quote(s: &str) -> String {
@@ -24,6 +24,11 @@ pub fn quote_wtf8(bytes: &[u8]) -> String {
     }
     out.push('"');
     out
+}
+
+/// A JSON array of strings (`vat.names`, `vats.terminated`, ...), or `None` for anything else.
+pub fn string_list(text: &str) -> Option<Vec<String>> {
+    serde_json::from_str(text).ok()
 }
 
 fn push_escaped(out: &mut String, c: char) {

@@ -1,11 +1,11 @@
 //! Kernel object and promise refcounts with the kernel's names, semantics, write order and
-//! messages (shared/spec/refcount-model.md §1-2): objects `koNN.refCount = "R,C"`, promises
-//! `kpNN.refCount = "N"`, devices untracked.
+//! messages (docs/refcounts.md): objects `koNN.refCount = "R,C"`, promises
+//! `kpNN.refCount = "N"`, devices untracked. Each operation is built as a [`Batch`] over the
+//! kernel's kvStore and applied whole.
 
-use crate::batch::Batch;
+use crate::batch::{Batch, KernelKv};
 use crate::error::{Error, Result};
-use crate::kref::{ref_count_key, KrefKind};
-use crate::KernelStore;
+use crate::ids::{self, ref_count_key, Kref, KrefKind};
 
 /// A refcount operation's debugging tag. The kernel never stores it; it only appears in error
 /// messages, so callers can hand over something that renders it only then — as `@endo/errors`
@@ -39,14 +39,6 @@ pub struct ObjectRefCount {
 
 const OBJECT_COUNT_SHAPE: &str = "\"reachable,recognizable\" (two decimal counts)";
 const PROMISE_COUNT_SHAPE: &str = "a decimal count";
-
-/// A decimal count, parsed from the stored bytes without copying them.
-fn parse_count(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(text.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
-}
 
 fn corrupt(key: &str, expected: &'static str, found: &[u8]) -> Error {
     Error::CorruptValue {
@@ -83,9 +75,9 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 }
 
 /// Reads `koNN.refCount` as the kernel does: missing (or empty) is `0,0`; R > C is refused.
-fn read_object_count(batch: &Batch, store: &mut KernelStore, kref: &str) -> Result<ObjectRefCount> {
+fn read_object_count(batch: &Batch, kv: &mut impl KernelKv, kref: &str) -> Result<ObjectRefCount> {
     let key = ref_count_key(kref);
-    let counts = batch.read(store, &key, |data| match data {
+    let counts = batch.read(kv, &key, |data| match data {
         None => Ok(ObjectRefCount::default()),
         Some([]) => Ok(ObjectRefCount {
             exists: true,
@@ -94,8 +86,7 @@ fn read_object_count(batch: &Batch, store: &mut KernelStore, kref: &str) -> Resu
         }),
         Some(data) => {
             let comma = data.iter().position(|&b| b == b',');
-            match comma.and_then(|i| Some((parse_count(&data[..i])?, parse_count(&data[i + 1..])?)))
-            {
+            match comma.and_then(|i| Some((ids::count(&data[..i])?, ids::count(&data[i + 1..])?))) {
                 Some((reachable, recognizable)) => Ok(ObjectRefCount {
                     exists: true,
                     reachable,
@@ -145,17 +136,17 @@ fn write_object_count(
     Ok(())
 }
 
-fn read_promise_count(batch: &Batch, store: &mut KernelStore, kref: &str) -> Result<u64> {
+fn read_promise_count(batch: &Batch, kv: &mut impl KernelKv, kref: &str) -> Result<u64> {
     let key = ref_count_key(kref);
-    batch.read(store, &key, |data| match data {
-        Some(text) => parse_count(text).ok_or_else(|| corrupt(&key, PROMISE_COUNT_SHAPE, text)),
+    batch.read(kv, &key, |data| match data {
+        Some(text) => ids::count(text).ok_or_else(|| corrupt(&key, PROMISE_COUNT_SHAPE, text)),
         None => Err(Error::MissingKey { key: key.clone() }),
     })?
 }
 
 pub(crate) fn increment(
     batch: &mut Batch,
-    store: &mut KernelStore,
+    kv: &mut impl KernelKv,
     kref: &str,
     tag: &(impl RefTag + ?Sized),
     options: RefOptions,
@@ -166,13 +157,13 @@ pub(crate) fn increment(
             tag: tag.render(),
         });
     }
-    match KrefKind::parse(kref)? {
+    match parse_kref(kref)? {
         KrefKind::Promise => {
-            let count = read_promise_count(batch, store, kref)?;
+            let count = read_promise_count(batch, kv, kref)?;
             batch.set(ref_count_key(kref), format_counts(&[count + 1]));
         }
         KrefKind::Object if !options.is_export => {
-            let counts = read_object_count(batch, store, kref)?;
+            let counts = read_object_count(batch, kv, kref)?;
             let reachable = i128::from(counts.reachable) + i128::from(!options.only_recognizable);
             write_object_count(batch, kref, reachable, i128::from(counts.recognizable) + 1)?;
         }
@@ -184,7 +175,7 @@ pub(crate) fn increment(
 /// Returns whether a promise's count reached zero (the kernel's return value; objects: false).
 pub(crate) fn decrement(
     batch: &mut Batch,
-    store: &mut KernelStore,
+    kv: &mut impl KernelKv,
     kref: &str,
     tag: &(impl RefTag + ?Sized),
     options: RefOptions,
@@ -195,9 +186,9 @@ pub(crate) fn decrement(
             tag: tag.render(),
         });
     }
-    match KrefKind::parse(kref)? {
+    match parse_kref(kref)? {
         KrefKind::Promise => {
-            let count = read_promise_count(batch, store, kref)?;
+            let count = read_promise_count(batch, kv, kref)?;
             if count == 0 {
                 return Err(Error::PromiseUnderflow {
                     kref: kref.to_owned(),
@@ -212,7 +203,7 @@ pub(crate) fn decrement(
         }
         KrefKind::Object if !options.is_export => {
             // A missing object is tolerated on purpose: the kernel ignores retire races.
-            let counts = read_object_count(batch, store, kref)?;
+            let counts = read_object_count(batch, kv, kref)?;
             if counts.exists {
                 let reachable =
                     i128::from(counts.reachable) - i128::from(!options.only_recognizable);
@@ -228,72 +219,67 @@ pub(crate) fn decrement(
     Ok(false)
 }
 
-impl KernelStore {
-    /// The kernel's `incrementRefCount(kref, tag, { isExport, onlyRecognizable })`.
-    pub fn increment_ref_count(
-        &mut self,
-        kref: &str,
-        tag: &(impl RefTag + ?Sized),
-        options: RefOptions,
-    ) -> Result<()> {
-        let mut batch = Batch::default();
-        increment(&mut batch, self, kref, tag, options)?;
-        self.apply(batch)
-    }
-
-    /// The kernel's `decrementRefCount`: `true` when a promise's count reached zero.
-    pub fn decrement_ref_count(
-        &mut self,
-        kref: &str,
-        tag: &(impl RefTag + ?Sized),
-        options: RefOptions,
-    ) -> Result<bool> {
-        let mut batch = Batch::default();
-        let freed = decrement(&mut batch, self, kref, tag, options)?;
-        self.apply(batch)?;
-        Ok(freed)
-    }
-
-    /// `koNN.refCount` read as the kernel reads it (missing means `0,0`, not existing).
-    pub fn get_object_ref_count(&mut self, kref: &str) -> Result<ObjectRefCount> {
-        require_object(kref)?;
-        read_object_count(&Batch::default(), self, kref)
-    }
-
-    /// Overwrites `koNN.refCount` after the kernel's checks.
-    pub fn set_object_ref_count(
-        &mut self,
-        kref: &str,
-        reachable: i128,
-        recognizable: i128,
-    ) -> Result<()> {
-        require_object(kref)?;
-        let mut batch = Batch::default();
-        write_object_count(&mut batch, kref, reachable, recognizable)?;
-        self.apply(batch)
-    }
-
-    /// The kernel's `kernelObjectExists`: whether `koNN.refCount` exists.
-    pub fn kernel_object_exists(&mut self, kref: &str) -> Result<bool> {
-        require_object(kref)?;
-        self.kv_has(ref_count_key(kref))
-    }
-
-    /// The kernel's `addMaybeFreeKref` (objects only).
-    pub fn add_maybe_free_kref(&mut self, kref: &str) -> Result<()> {
-        require_object(kref)?;
-        self.maybe_free.insert(kref.to_owned());
-        Ok(())
-    }
-
-    /// The krefs that may now be free, sorted; the set is left empty.
-    pub fn take_maybe_free_krefs(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.maybe_free).into_iter().collect()
-    }
+/// The kernel's `incrementRefCount(kref, tag, { isExport, onlyRecognizable })`.
+pub fn increment_ref_count(
+    kv: &mut impl KernelKv,
+    kref: &str,
+    tag: &(impl RefTag + ?Sized),
+    options: RefOptions,
+) -> Result<()> {
+    let mut batch = Batch::default();
+    increment(&mut batch, kv, kref, tag, options)?;
+    kv.apply(batch)
 }
 
-fn require_object(kref: &str) -> Result<()> {
-    match KrefKind::parse(kref)? {
+/// The kernel's `decrementRefCount`: `true` when a promise's count reached zero.
+pub fn decrement_ref_count(
+    kv: &mut impl KernelKv,
+    kref: &str,
+    tag: &(impl RefTag + ?Sized),
+    options: RefOptions,
+) -> Result<bool> {
+    let mut batch = Batch::default();
+    let freed = decrement(&mut batch, kv, kref, tag, options)?;
+    kv.apply(batch)?;
+    Ok(freed)
+}
+
+/// `koNN.refCount` read as the kernel reads it (missing means `0,0`, not existing).
+pub fn get_object_ref_count(kv: &mut impl KernelKv, kref: &str) -> Result<ObjectRefCount> {
+    require_object(kref)?;
+    read_object_count(&Batch::default(), kv, kref)
+}
+
+/// Overwrites `koNN.refCount` after the kernel's checks.
+pub fn set_object_ref_count(
+    kv: &mut impl KernelKv,
+    kref: &str,
+    reachable: i128,
+    recognizable: i128,
+) -> Result<()> {
+    require_object(kref)?;
+    let mut batch = Batch::default();
+    write_object_count(&mut batch, kref, reachable, recognizable)?;
+    kv.apply(batch)
+}
+
+/// The kernel's `kernelObjectExists`: whether `koNN.refCount` exists.
+pub fn kernel_object_exists(kv: &mut impl KernelKv, kref: &str) -> Result<bool> {
+    require_object(kref)?;
+    kv.has(&ref_count_key(kref))
+}
+
+/// A kref's kind, or the kernel's `invalid kernelSlot` error.
+pub fn parse_kref(kref: &str) -> Result<KrefKind> {
+    Kref::parse(kref.as_bytes())
+        .map(|k| k.kind)
+        .ok_or_else(|| Error::InvalidKref {
+            kref: kref.to_owned(),
+        })
+}
+
+pub fn require_object(kref: &str) -> Result<()> {
+    match parse_kref(kref)? {
         KrefKind::Object => Ok(()),
         _ => Err(Error::InvalidArgValue {
             message: format!("{} is not a kernel object (koNN)", crate::json::quote(kref)),

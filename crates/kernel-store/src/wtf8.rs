@@ -14,8 +14,8 @@ fn surrogate_at(bytes: &[u8], i: usize) -> bool {
         && bytes.get(i + 2).is_some()
 }
 
-/// The UTF-8 Node hashes for a JS string stored as `bytes`: every surrogate becomes U+FFFD.
-pub fn for_hash(bytes: &[u8]) -> Cow<'_, [u8]> {
+/// The UTF-8 Node writes (to a hash or a stream) for a JS string stored as `bytes`: every surrogate becomes U+FFFD.
+pub fn to_node_utf8(bytes: &[u8]) -> Cow<'_, [u8]> {
     if std::str::from_utf8(bytes).is_ok() {
         return Cow::Borrowed(bytes);
     }
@@ -101,8 +101,14 @@ mod tests {
 
     #[test]
     fn hashing_sees_a_replacement_character_per_surrogate() {
-        assert_eq!(for_hash(b"v\xED\xB0\x80").as_ref(), "v\u{FFFD}".as_bytes());
-        assert!(matches!(for_hash("plain €".as_bytes()), Cow::Borrowed(_)));
+        assert_eq!(
+            to_node_utf8(b"v\xED\xB0\x80").as_ref(),
+            "v\u{FFFD}".as_bytes()
+        );
+        assert!(matches!(
+            to_node_utf8("plain €".as_bytes()),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

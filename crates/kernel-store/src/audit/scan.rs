@@ -18,6 +18,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use serde_json::Value;
 
 use super::FindingKind;
+use crate::ids::{self, KrefKind};
 
 /// A counted kref packed into one integer: the number shifted left, the low bit set for a
 /// promise. Device nodes (`kdNN`) are never counted, so they have no id.
@@ -54,43 +55,19 @@ impl Hasher for IdHasher {
 
 pub(super) type IdBuild = BuildHasherDefault<IdHasher>;
 
-/// A decimal number as the kernel writes one: digits only, no padding, small enough to pack.
-fn parse_number(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    if digits.len() > 1 && digits[0] == b'0' {
-        return None;
-    }
-    Some(digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
-}
-
-/// A count as stored: digits only (the kernel never pads, but reading `"01"` as 1 is what
-/// `Number()` would do, so padding is not a corruption of the count itself).
-fn parse_count(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
-}
-
 pub(super) enum Kref {
     Counted(KrefId),
     Device,
 }
 
-/// `koNN` / `kpNN` / `kdNN`, strictly: anything else is not a kref the kernel could write.
+/// `koNN` / `kpNN` / `kdNN`, strictly (`ids::Kref`): anything else is not a kref the
+/// kernel could write.
 pub(super) fn parse_kref(text: &[u8]) -> Option<Kref> {
-    let (kind, digits) = match text {
-        [b'k', kind, digits @ ..] => (*kind, digits),
-        _ => return None,
-    };
-    let n = parse_number(digits)?;
-    match kind {
-        b'o' => Some(Kref::Counted(n << 1)),
-        b'p' => Some(Kref::Counted((n << 1) | 1)),
-        b'd' => Some(Kref::Device),
-        _ => None,
+    let kref = ids::Kref::parse(text)?;
+    match kref.kind {
+        KrefKind::Object => Some(Kref::Counted(kref.number << 1)),
+        KrefKind::Promise => Some(Kref::Counted((kref.number << 1) | 1)),
+        KrefKind::Device => Some(Kref::Device),
     }
 }
 
@@ -101,17 +78,14 @@ fn vat_number(n: u64) -> Option<u32> {
 
 /// `vNN` as a vat number.
 fn parse_vat(text: &[u8]) -> Option<u32> {
-    match text {
-        [b'v', digits @ ..] => parse_number(digits).and_then(vat_number),
-        _ => None,
-    }
+    ids::vat_number(text).and_then(vat_number)
 }
 
 /// Splits `<letter><digits>.<rest>` (`v12.c.ko5`, `ko20.refCount`) after `prefix_len` bytes.
 fn split_numbered(key: &[u8], prefix_len: usize) -> Option<(u64, &[u8])> {
     let after = key.get(prefix_len..)?;
     let dot = after.iter().position(|&b| b == b'.')?;
-    Some((parse_number(&after[..dot])?, &after[dot + 1..]))
+    Some((ids::canonical_number(&after[..dot])?, &after[dot + 1..]))
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -344,7 +318,7 @@ impl Scanner {
             (true, _) => {
                 // `kpNN.queue.<i>`; `kpNN.queue.nextID` is the counter, not a message.
                 let index = suffix.strip_prefix(b"queue.");
-                if index.and_then(parse_number).is_some() {
+                if index.and_then(ids::canonical_number).is_some() {
                     promise_queue_message(sink, id, key, value);
                 }
             }
@@ -356,7 +330,7 @@ impl Scanner {
         let name = QUEUES[which];
         let queue = &mut self.queues[which];
         let rest = &key[name.len()..];
-        let Some(index) = rest.strip_prefix(b".").and_then(parse_number) else {
+        let Some(index) = rest.strip_prefix(b".").and_then(ids::canonical_number) else {
             return;
         };
         match queue.bounds {
@@ -500,15 +474,14 @@ fn device_key(sink: &mut impl Sink, key: &[u8], value: &[u8]) {
 /// `koNN.refCount = "R,C"` (R ≤ C) or `kpNN.refCount = "N"`.
 fn refcount(sink: &mut impl Sink, id: KrefId, key: &[u8], value: &[u8]) {
     if is_promise(id) {
-        match parse_count(value) {
+        match ids::count(value) {
             Some(n) => sink.promise_count(id, n),
             None => unreadable_refcount(sink, id, key, value, "is not a decimal count"),
         }
         return;
     }
     let comma = value.iter().position(|&b| b == b',');
-    let counts =
-        comma.and_then(|i| Some((parse_count(&value[..i])?, parse_count(&value[i + 1..])?)));
+    let counts = comma.and_then(|i| Some((ids::count(&value[..i])?, ids::count(&value[i + 1..])?)));
     match counts {
         Some((reachable, recognizable)) if reachable <= recognizable => {
             sink.object_count(id, reachable, recognizable)
@@ -725,9 +698,12 @@ fn parse_bounds(value: &[u8]) -> Option<(u64, u64)> {
 }
 
 fn string_array(sink: &mut impl Sink, key: &[u8], value: &[u8]) -> Option<Vec<String>> {
-    match serde_json::from_slice::<Vec<String>>(value) {
-        Ok(items) => Some(items),
-        Err(_) => {
+    match std::str::from_utf8(value)
+        .ok()
+        .and_then(crate::json::string_list)
+    {
+        Some(items) => Some(items),
+        None => {
             sink.problem(
                 FindingKind::Malformed,
                 key,

@@ -1,16 +1,41 @@
-//! Code bundles, as swing-store's bundleStore keeps them (shared/spec/swing-store.md §5.3).
-//! A bundleID names its contents by hash, so the store checks that the id matches before it
-//! keeps anything: a kernel that later loads a vat by bundleID gets exactly that code.
-//! b0 bundles are kept as their JSON text (TEXT) and b1 bundles as their raw zip (BLOB),
-//! the storage classes swing-store uses, so either implementation reads the other's rows.
+//! Code bundles, as swing-store's bundleStore keeps them. A bundleID names its contents by
+//! hash, so the store checks that the id matches before it keeps anything: a kernel that
+//! later loads a vat by bundleID gets exactly that code. b0 bundles are kept as their JSON
+//! text (TEXT) and b1 bundles as their raw zip (BLOB), the storage classes swing-store uses,
+//! so either implementation reads the other's rows.
+//!
+//! The store is given the connection ([`Db`]) and the export log for each call, as
+//! swing-store's `makeBundleStore(db, ensureTxn, noteExport)` is.
+
+pub(crate) mod artifacts;
+mod zip;
 
 use rusqlite::types::ValueRef;
-use rusqlite::OptionalExtension;
 
 use crate::base64;
+use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::export_log::ExportLog;
 use crate::hex::sha256_hex;
-use crate::KernelStore;
+use crate::sql::query_one;
+
+/// swing-store's statement, exactly as it issues it. A NULL `bundle` is a record whose data
+/// an import has not delivered yet.
+pub(crate) const DDL: &[&str] = &["
+    CREATE TABLE IF NOT EXISTS bundles (
+      bundleID TEXT,
+      bundle BLOB,
+      PRIMARY KEY (bundleID)
+    )
+  "];
+
+/// The store holds no options; the connection and export log come with each call.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BundleStore;
+
+fn export_key(bundle_id: &str) -> String {
+    format!("bundle.{bundle_id}")
+}
 
 /// The bundle given to `addBundle`, already reduced to what the store looks at.
 ///
@@ -100,36 +125,27 @@ impl BundleInput {
     }
 }
 
-impl KernelStore {
+impl BundleStore {
     /// Stores a bundle under its id after checking the id against it; nothing is written if
     /// a check fails. A duplicate id fails with SQLite's UNIQUE error, as in swing-store
-    /// (the kernel asks `has_bundle` first).
-    pub fn add_bundle(&mut self, bundle_id: &str, bundle: &BundleInput) -> Result<()> {
+    /// (the kernel asks `has` first).
+    pub fn add(
+        &self,
+        db: &mut Db,
+        exports: &mut ExportLog,
+        bundle_id: &str,
+        bundle: &BundleInput,
+    ) -> Result<()> {
         let serialized = bundle.serialize(bundle_id)?;
-        self.ensure_txn()?;
-        // Inserted empty, then populated, as swing-store does (its import fills rows the
-        // same way), so a row's history is the same whichever implementation wrote it.
-        self.execute(
-            "INSERT INTO bundles (bundleID, bundle) VALUES (?, NULL)",
-            [bundle_id],
-            "addBundle",
-        )?;
-        let populate = "UPDATE bundles SET bundle = ? WHERE bundleID = ?";
-        match &serialized {
-            Serialized::Text(text) => {
-                self.execute(populate, rusqlite::params![text, bundle_id], "addBundle")?
-            }
-            Serialized::Blob(bytes) => {
-                self.execute(populate, rusqlite::params![bytes, bundle_id], "addBundle")?
-            }
-        }
-        self.note_export(&format!("bundle.{bundle_id}"), Some(bundle_id));
+        insert_record(db, bundle_id, "addBundle")?;
+        populate(db, bundle_id, &serialized, "addBundle")?;
+        exports.note(&export_key(bundle_id), Some(bundle_id));
         Ok(())
     }
 
     /// Whether the bundle is here with its data (a pruned row does not count).
-    pub fn has_bundle(&self, bundle_id: &str) -> Result<bool> {
-        self.conn
+    pub fn has(&self, db: &Db, bundle_id: &str) -> Result<bool> {
+        db.conn()
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM bundles WHERE bundleID = ? AND bundle IS NOT NULL)",
             )
@@ -137,39 +153,8 @@ impl KernelStore {
             .map_err(Error::sqlite("hasBundle"))
     }
 
-    pub fn get_bundle(&self, bundle_id: &str) -> Result<Bundle> {
-        // `(is_text, bytes)` of the data, `None` when it is NULL.
-        let row: Option<Option<(bool, Vec<u8>)>> = self
-            .conn
-            .prepare_cached("SELECT bundle FROM bundles WHERE bundleID = ?")
-            .and_then(|mut stmt| {
-                stmt.query_row([bundle_id], |row| {
-                    Ok(match row.get_ref(0)? {
-                        ValueRef::Null => None,
-                        ValueRef::Text(bytes) => Some((true, bytes.to_vec())),
-                        ValueRef::Blob(bytes) => Some((false, bytes.to_vec())),
-                        ValueRef::Integer(i) => Some((false, i.to_string().into_bytes())),
-                        ValueRef::Real(f) => Some((false, f.to_string().into_bytes())),
-                    })
-                })
-                .optional()
-            })
-            .map_err(Error::sqlite("getBundle"))?;
-        let Some(row) = row else {
-            return Err(Error::BundleNotFound {
-                bundle_id: bundle_id.into(),
-            });
-        };
-        // swing-store tests the data for truthiness: NULL and an empty string are pruned,
-        // while any Buffer (even an empty one) is data.
-        let data = match row {
-            Some((is_text, data)) if !(is_text && data.is_empty()) => data,
-            _ => {
-                return Err(Error::BundlePruned {
-                    bundle_id: bundle_id.into(),
-                })
-            }
-        };
+    pub fn get(&self, db: &Db, bundle_id: &str) -> Result<Bundle> {
+        let data = stored_data(db, bundle_id)?;
         if bundle_id.starts_with("b0-") {
             Ok(Bundle::B0(match String::from_utf8(data) {
                 Ok(text) => text,
@@ -186,17 +171,69 @@ impl KernelStore {
 
     /// Deletes a bundle and notes its record deleted; a bundle that is not here (or is
     /// pruned) is silently left as it is.
-    pub fn delete_bundle(&mut self, bundle_id: &str) -> Result<()> {
-        if !self.has_bundle(bundle_id)? {
+    pub fn delete(&self, db: &mut Db, exports: &mut ExportLog, bundle_id: &str) -> Result<()> {
+        if !self.has(db, bundle_id)? {
             return Ok(());
         }
-        self.ensure_txn()?;
-        self.execute(
+        db.execute(
             "DELETE FROM bundles WHERE bundleID = ?",
             [bundle_id],
             "deleteBundle",
         )?;
-        self.note_export(&format!("bundle.{bundle_id}"), None);
+        exports.note(&export_key(bundle_id), None);
         Ok(())
+    }
+}
+
+/// A bundle's stored bytes, with swing-store's errors for a missing or pruned one.
+fn stored_data(db: &Db, bundle_id: &str) -> Result<Vec<u8>> {
+    // `(is_text, bytes)` of the data, `None` when it is NULL.
+    let row: Option<Option<(bool, Vec<u8>)>> = query_one(
+        db.conn(),
+        "SELECT bundle FROM bundles WHERE bundleID = ?",
+        [bundle_id],
+        "getBundle",
+        |row| {
+            Ok(match row.get_ref(0)? {
+                ValueRef::Null => None,
+                ValueRef::Text(bytes) => Some((true, bytes.to_vec())),
+                ValueRef::Blob(bytes) => Some((false, bytes.to_vec())),
+                ValueRef::Integer(i) => Some((false, i.to_string().into_bytes())),
+                ValueRef::Real(f) => Some((false, f.to_string().into_bytes())),
+            })
+        },
+    )?;
+    let Some(row) = row else {
+        return Err(Error::BundleNotFound {
+            bundle_id: bundle_id.into(),
+        });
+    };
+    // swing-store tests the data for truthiness: NULL and an empty string are pruned,
+    // while any Buffer (even an empty one) is data.
+    match row {
+        Some((is_text, data)) if !(is_text && data.is_empty()) => Ok(data),
+        _ => Err(Error::BundlePruned {
+            bundle_id: bundle_id.into(),
+        }),
+    }
+}
+
+/// A bundle's row without its data (`addBundle`'s first step, and an import's record).
+fn insert_record(db: &mut Db, bundle_id: &str, context: &'static str) -> Result<()> {
+    db.execute(
+        "INSERT INTO bundles (bundleID, bundle) VALUES (?, NULL)",
+        [bundle_id],
+        context,
+    )
+}
+
+/// Fills a record's data, with the storage class swing-store gives it. Rows are inserted
+/// empty and then populated, as swing-store does (its import fills rows the same way), so a
+/// row's history is the same whichever implementation wrote it.
+fn populate(db: &mut Db, bundle_id: &str, data: &Serialized, context: &'static str) -> Result<()> {
+    let sql = "UPDATE bundles SET bundle = ? WHERE bundleID = ?";
+    match data {
+        Serialized::Text(text) => db.execute(sql, rusqlite::params![text, bundle_id], context),
+        Serialized::Blob(bytes) => db.execute(sql, rusqlite::params![bytes, bundle_id], context),
     }
 }

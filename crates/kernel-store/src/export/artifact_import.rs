@@ -1,0 +1,64 @@
+//! One artifact arriving for an import (or for a tool's `populateSnapshot`-style call): the
+//! store its type belongs to decides whether the artifact mode wants it, takes its bytes as
+//! they stream in, and checks them against the artifact's export-data record at the end.
+
+use super::metadata::tag;
+use super::ArtifactMode;
+use crate::bundle::artifacts::BundleImport;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::json::quote;
+use crate::snapshot::artifacts::{self as snapshots, SnapshotImport};
+use crate::transcript::artifacts::{self as transcripts, SpanImport};
+
+pub enum ArtifactImport {
+    Bundle(BundleImport),
+    Snapshot(SnapshotImport),
+    Transcript(SpanImport),
+}
+
+impl ArtifactImport {
+    /// Starts importing `name`, or `None` when `mode` leaves it out (it need not be fetched).
+    pub fn begin(db: &mut Db, name: &str, mode: ArtifactMode) -> Result<Option<ArtifactImport>> {
+        Ok(match tag(name) {
+            "bundle" => Some(ArtifactImport::Bundle(BundleImport::begin(name)?)),
+            "snapshot" => snapshots::begin_import(db, name, mode)?.map(ArtifactImport::Snapshot),
+            "transcript" => {
+                transcripts::begin_import(db, name, mode)?.map(ArtifactImport::Transcript)
+            }
+            other => {
+                return Err(Error::InvalidArtifactName {
+                    message: format!("unknown artifact type {} on import", quote(other)),
+                })
+            }
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            ArtifactImport::Bundle(bundle) => bundle.name(),
+            ArtifactImport::Snapshot(snapshot) => snapshot.name(),
+            ArtifactImport::Transcript(span) => span.name(),
+        }
+    }
+
+    pub fn write(&mut self, db: &mut Db, chunk: &[u8]) -> Result<()> {
+        match self {
+            ArtifactImport::Bundle(bundle) => {
+                bundle.write(chunk);
+                Ok(())
+            }
+            ArtifactImport::Snapshot(snapshot) => snapshot.write(chunk),
+            ArtifactImport::Transcript(span) => span.write(db, chunk),
+        }
+    }
+
+    /// The artifact has ended: checked against its record, and kept.
+    pub fn finish(self, db: &mut Db) -> Result<()> {
+        match self {
+            ArtifactImport::Bundle(bundle) => bundle.finish(db),
+            ArtifactImport::Snapshot(snapshot) => snapshot.finish(db),
+            ArtifactImport::Transcript(span) => span.finish(db),
+        }
+    }
+}

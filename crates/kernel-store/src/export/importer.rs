@@ -1,0 +1,194 @@
+//! swing-store's `importSwingStore`: a new store built from an exporter's data and artifacts,
+//! how a node joins a running chain by state sync, restores genesis, or rebuilds a pruned
+//! store.
+//!
+//! The exporter may be anything (ours, swing-store's, a host's own reading of files), so the
+//! importer trusts nothing it is handed: kvStore rows go in as the kernel facet would write
+//! them; artifact records are collected, then installed with swing-store's checks against
+//! their keys; each artifact is checked against its record (transcripts by their hash chain
+//! and length, snapshots by their hash, bundles by their ID) as it streams in; and the store
+//! must be complete for the artifact mode before it is handed back.
+//!
+//! On disk, everything is written into a staged file that only becomes the directory's
+//! `swingstore.sqlite` when the host first commits: a failed import (or a crash at any point
+//! before that commit) leaves no file that opens as a store, let alone one that looks
+//! complete.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use super::metadata::PendingRecords;
+use super::{ArtifactImport, ArtifactMode};
+use crate::db::Durability;
+use crate::error::{Error, Result};
+use crate::json::quote;
+use crate::kv::facet::Facet;
+use crate::store::{KernelStore, OpenOptions, StoreLocation};
+
+/// How many collected records are installed per query.
+const RECORD_PAGE: usize = 1024;
+
+pub struct Importer {
+    store: KernelStore,
+    mode: ArtifactMode,
+    records: Option<PendingRecords>,
+    /// Artifact names already offered: a second offer of one is the exporter's fault.
+    offered: HashSet<String>,
+    current: Option<ArtifactImport>,
+}
+
+impl Importer {
+    /// Starts an import into `dir` (emptied first, as swing-store's forced reset does), or in
+    /// memory when `dir` is `None`. `options` are the store's; the durability defaults to
+    /// swing-store's `unsafeFastMode`, which an import may use because its file is not the
+    /// store until the first commit.
+    pub fn create(
+        dir: Option<&Path>,
+        mode: ArtifactMode,
+        options: OpenOptions,
+    ) -> Result<Importer> {
+        if let Some(dir) = dir {
+            match std::fs::remove_dir_all(dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::NotASwingStore {
+                        message: format!("cannot empty {} for the import: {e}", dir.display()),
+                    })
+                }
+                _ => {}
+            }
+        }
+        let location = dir.map_or(StoreLocation::InMemory, StoreLocation::Staged);
+        let mut store = KernelStore::open_at(location, options)?;
+        let records = PendingRecords::create(store.db_mut().ensure_txn()?)?;
+        Ok(Importer {
+            store,
+            mode,
+            records: Some(records),
+            offered: HashSet::new(),
+            current: None,
+        })
+    }
+
+    /// The durability an import runs with unless the host asks otherwise.
+    pub fn default_durability() -> Durability {
+        Durability::UnsafeFast
+    }
+
+    /// Takes export-data rows: `kv.<key>` rows are written as the kernel facet writes them (a
+    /// `null` value deletes), every other row is an artifact record kept for installing.
+    pub fn add_export_data(&mut self, rows: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
+        let records = self.records.as_ref().ok_or_else(after_records)?;
+        for (key, value) in rows {
+            if let Some(kv_key) = key.strip_prefix(b"kv.") {
+                match value {
+                    Some(value) => self.store.kv_set(Facet::Kernel, kv_key, value)?,
+                    None => self.store.kv_delete(Facet::Kernel, kv_key)?,
+                }
+            } else {
+                let key = String::from_utf8_lossy(key);
+                let value = value.as_deref().map(String::from_utf8_lossy);
+                records.put(self.store.db_mut().ensure_txn()?, &key, value.as_deref())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The export data has ended: every artifact record is installed, in the order the data
+    /// first named it, without its artifact.
+    pub fn install_records(&mut self) -> Result<()> {
+        let records = self.records.take().ok_or_else(after_records)?;
+        let mut after = 0;
+        loop {
+            let page = records.page(self.store.db_mut().ensure_txn()?, after, RECORD_PAGE)?;
+            let Some(&(last, _, _)) = page.last() else {
+                break;
+            };
+            after = last;
+            for (_, key, value) in &page {
+                super::install_record(self.store.db_mut(), key, value, false)?;
+            }
+        }
+        records.drop_table(self.store.db().conn())
+    }
+
+    /// Offers artifact `name`: `true` when this import wants its bytes (see
+    /// [`Importer::write_artifact`]), `false` when the artifact mode leaves it out and it
+    /// should not even be fetched.
+    pub fn begin_artifact(&mut self, name: &str) -> Result<bool> {
+        if self.records.is_some() {
+            self.install_records()?;
+        }
+        if self.current.is_some() {
+            return Err(Error::InvalidArgValue {
+                message: "an artifact is still being imported: finish it first".into(),
+            });
+        }
+        if !self.offered.insert(name.to_owned()) {
+            return Err(Error::DuplicateArtifact {
+                name: name.to_owned(),
+            });
+        }
+        self.current = ArtifactImport::begin(self.store.db_mut(), name, self.mode)?;
+        Ok(self.current.is_some())
+    }
+
+    /// The next bytes of the artifact begun last.
+    pub fn write_artifact(&mut self, chunk: &[u8]) -> Result<()> {
+        let artifact = self.current.as_mut().ok_or_else(no_artifact)?;
+        artifact.write(self.store.db_mut(), chunk)
+    }
+
+    /// The artifact has ended: it is checked against its record and kept.
+    pub fn finish_artifact(&mut self) -> Result<()> {
+        let artifact = self.current.take().ok_or_else(no_artifact)?;
+        artifact.finish(self.store.db_mut())
+    }
+
+    /// Every artifact has been offered: the store must be complete for the artifact mode (at
+    /// least `operational`, even for a `debug` import, so a node can run on it). A store that
+    /// is not is abandoned, leaving nothing behind.
+    pub fn finish(mut self) -> Result<KernelStore> {
+        match self.check_finished() {
+            Ok(()) => {
+                self.store.forget_cached_kv();
+                Ok(self.store)
+            }
+            Err(e) => {
+                let _ = self.store.close();
+                Err(e)
+            }
+        }
+    }
+
+    fn check_finished(&mut self) -> Result<()> {
+        if self.records.is_some() {
+            self.install_records()?;
+        }
+        if let Some(artifact) = &self.current {
+            return Err(Error::InvalidArgValue {
+                message: format!(
+                    "artifact {} was begun and never finished",
+                    quote(artifact.name())
+                ),
+            });
+        }
+        super::assert_complete(self.store.db(), self.mode.check())
+    }
+
+    /// Abandons the import: nothing of it is left behind.
+    pub fn abort(self) -> Result<()> {
+        self.store.close()
+    }
+}
+
+fn no_artifact() -> Error {
+    Error::InvalidArgValue {
+        message: "no artifact is being imported: begin one first".into(),
+    }
+}
+
+fn after_records() -> Error {
+    Error::InvalidArgValue {
+        message: "export data must come before the artifacts".into(),
+    }
+}

@@ -1,0 +1,417 @@
+//! Snapshots in exports and imports: export-data records, artifact names, snapshot artifacts
+//! (the uncompressed heap image) read out and validated back in, the completeness check,
+//! metadata repair, and the debugging views swing-store's tools use. The messages are
+//! swing-store's, because hosts and its own tests match them.
+
+use serde_json::Value;
+
+use super::{blob, current_key, snapshot_key, snapshot_record, SnapshotReader, SnapshotWriter};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::export::ArtifactMode;
+use crate::json::quote;
+use crate::render;
+use crate::sql::{query_all, query_one};
+
+/// A snapshot's row without its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotRow {
+    pub vat_id: String,
+    pub snap_pos: u64,
+    pub hash: String,
+    pub in_use: bool,
+    pub uncompressed_size: Option<u64>,
+    pub compressed_size: Option<u64>,
+}
+
+impl SnapshotRow {
+    /// Its export-data records: the record, and for the in-use one its `.current` pointer.
+    pub fn export_records(&self) -> Vec<(String, String)> {
+        let key = snapshot_key(&self.vat_id, self.snap_pos);
+        let record = snapshot_record(&self.vat_id, self.snap_pos, &self.hash, self.in_use);
+        if self.in_use {
+            vec![(key.clone(), record), (current_key(&self.vat_id), key)]
+        } else {
+            vec![(key, record)]
+        }
+    }
+
+    pub fn artifact_name(&self) -> String {
+        snapshot_key(&self.vat_id, self.snap_pos)
+    }
+
+    /// Where the next page starts.
+    pub fn position(&self) -> (String, u64) {
+        (self.vat_id.clone(), self.snap_pos)
+    }
+}
+
+/// Which rows a listing wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// In use (`inUse = 1`) or retired (`inUse` NULL).
+    InUse(bool),
+    /// Those, only with their data present.
+    Available(bool),
+    Everything,
+}
+
+/// Up to `limit` snapshot rows after `after` in (vatID, snapPos) order.
+pub fn rows_after(
+    db: &Db,
+    listing: Listing,
+    after: Option<&(String, u64)>,
+    limit: usize,
+) -> Result<Vec<SnapshotRow>> {
+    let filter = match listing {
+        Listing::InUse(true) => "inUse = 1",
+        Listing::InUse(false) => "inUse IS NULL",
+        Listing::Available(true) => "inUse = 1 AND compressedSnapshot IS NOT NULL",
+        Listing::Available(false) => "inUse IS NULL AND compressedSnapshot IS NOT NULL",
+        Listing::Everything => "1",
+    };
+    let (vat_id, snap_pos) = after.map_or(("", -1), |(v, p)| (v.as_str(), *p as i64));
+    query_all(
+        db.conn(),
+        &format!(
+            "SELECT vatID, snapPos, hash, inUse, uncompressedSize, compressedSize FROM snapshots \
+             WHERE (vatID, snapPos) > (?1, ?2) AND {filter} ORDER BY vatID, snapPos LIMIT ?3"
+        ),
+        rusqlite::params![vat_id, snap_pos, i64::try_from(limit).unwrap_or(i64::MAX)],
+        "snapshot listing",
+        |row| {
+            Ok(SnapshotRow {
+                vat_id: row.get(0)?,
+                snap_pos: row.get(1)?,
+                hash: row.get(2)?,
+                in_use: row.get::<_, Option<i64>>(3)?.is_some(),
+                uncompressed_size: row.get(4)?,
+                compressed_size: row.get(5)?,
+            })
+        },
+    )
+}
+
+/// `snapshot.<vatID>.<snapPos>` split, or `None`.
+fn parse_name(name: &str) -> Option<(&str, &str)> {
+    let mut parts = name.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("snapshot"), Some(vat_id), Some(pos), None) => Some((vat_id, pos)),
+        _ => None,
+    }
+}
+
+/// `Number(text)` for a snapshot position in a name; anything else names no snapshot.
+fn js_position(text: &str) -> Option<u64> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    trimmed.parse().ok()
+}
+
+/// Opens a snapshot artifact for export: its uncompressed bytes.
+pub fn open_artifact(db: &Db, name: &str) -> Result<SnapshotReader> {
+    let Some((vat_id, pos)) = parse_name(name) else {
+        return Err(Error::InvalidArtifactName {
+            message: format!(
+                "expected artifact name of the form 'snapshot.{{vatID}}.{{snapPos}}', saw {}",
+                quote(name)
+            ),
+        });
+    };
+    let row: Option<Option<Vec<u8>>> = match js_position(pos) {
+        Some(snap_pos) => query_one(
+            db.conn(),
+            "SELECT compressedSnapshot FROM snapshots WHERE vatID = ? AND snapPos = ?",
+            rusqlite::params![vat_id, snap_pos],
+            "exportSnapshot",
+            |row| Ok(blob(row.get_ref(0)?)),
+        )?,
+        None => None,
+    };
+    match row {
+        None => Err(Error::ArtifactUnavailable {
+            message: format!("snapshot {} not available", quote(name)),
+        }),
+        Some(None) => Err(Error::ArtifactUnavailable {
+            message: format!("artifact {} is not available", quote(name)),
+        }),
+        Some(Some(compressed)) => Ok(SnapshotReader::new(compressed, None)),
+    }
+}
+
+/// A snapshot record parsed from export data.
+struct SnapshotRecord {
+    vat_id: String,
+    snap_pos: u64,
+    hash: String,
+    in_use: bool,
+    rendered: String,
+}
+
+fn invalid(message: String) -> Error {
+    Error::InvalidExportData { message }
+}
+
+fn truthy(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    }
+}
+
+impl SnapshotRecord {
+    fn parse(key: &str, value: &str) -> Result<SnapshotRecord> {
+        let metadata: Value = serde_json::from_str(value)
+            .map_err(|e| invalid(format!("snapshot record {} is not JSON: {e}", quote(key))))?;
+        let rendered = render::value(&metadata);
+        for (name, present) in [
+            ("vatID", truthy(metadata.get("vatID"))),
+            ("snapPos", metadata.get("snapPos").is_some()),
+            ("hash", truthy(metadata.get("hash"))),
+            ("inUse", metadata.get("inUse").is_some()),
+        ] {
+            if !present {
+                return Err(invalid(format!(
+                    "snapshot metadata missing {name}: {rendered}"
+                )));
+            }
+        }
+        let field_error = |what: &str| invalid(format!("snapshot metadata {what}: {rendered}"));
+        Ok(SnapshotRecord {
+            vat_id: metadata["vatID"]
+                .as_str()
+                .ok_or_else(|| field_error("vatID must be a string"))?
+                .to_owned(),
+            snap_pos: metadata["snapPos"]
+                .as_u64()
+                .ok_or_else(|| field_error("snapPos must be a non-negative integer"))?,
+            hash: metadata["hash"]
+                .as_str()
+                .ok_or_else(|| field_error("hash must be a string"))?
+                .to_owned(),
+            in_use: truthy(metadata.get("inUse")),
+            rendered,
+        })
+    }
+
+    fn insert(&self, db: &mut Db) -> Result<()> {
+        db.execute(
+            "INSERT INTO snapshots (vatID, snapPos, hash, inUse) VALUES (?, ?, ?, ?)",
+            rusqlite::params![
+                self.vat_id,
+                self.snap_pos,
+                self.hash,
+                self.in_use.then_some(1)
+            ],
+            "importSnapshotRecord",
+        )
+    }
+}
+
+/// Whether `key` is a `snapshot.<vatID>.current` pointer, which names the in-use record and
+/// holds nothing a row needs (the records it points at say `inUse` themselves).
+fn is_current_pointer(key: &str) -> bool {
+    key.split('.').nth(2) == Some("current")
+}
+
+/// swing-store's `importSnapshotRecord`: a snapshot's row without its data.
+pub fn import_record(db: &mut Db, key: &str, value: &str) -> Result<()> {
+    db.ensure_txn()?;
+    if is_current_pointer(key) {
+        return Ok(());
+    }
+    SnapshotRecord::parse(key, value)?.insert(db)
+}
+
+/// swing-store's `repairSnapshotRecord`: a missing row is added; one that exists must agree.
+pub fn repair_record(db: &mut Db, key: &str, value: &str) -> Result<()> {
+    db.ensure_txn()?;
+    if is_current_pointer(key) {
+        return Ok(());
+    }
+    let record = SnapshotRecord::parse(key, value)?;
+    let mut parts = key.split('.').skip(1);
+    let (key_vat, key_pos) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    if key_vat != record.vat_id || js_position(key_pos) != Some(record.snap_pos) {
+        return Err(invalid(format!(
+            "snapshot key {} mismatches metadata {}",
+            quote(key),
+            record.rendered
+        )));
+    }
+    let existing: Option<(String, bool)> = stored(db, &record.vat_id, record.snap_pos)?;
+    match existing {
+        Some((hash, in_use)) if hash != record.hash || in_use != record.in_use => {
+            let existing = render::value(&serde_json::json!({
+                "hash": hash,
+                "inUse": if in_use { Value::from(1) } else { Value::Null },
+            }));
+            Err(Error::RepairMismatch {
+                message: format!(
+                    "repairSnapshotRecord metadata mismatch: {existing} vs {}",
+                    record.rendered
+                ),
+            })
+        }
+        Some(_) => Ok(()),
+        None => record.insert(db),
+    }
+}
+
+fn stored(db: &Db, vat_id: &str, snap_pos: u64) -> Result<Option<(String, bool)>> {
+    query_one(
+        db.conn(),
+        "SELECT hash, inUse FROM snapshots WHERE vatID = ? AND snapPos = ?",
+        rusqlite::params![vat_id, snap_pos],
+        "snapshot import",
+        |row| Ok((row.get(0)?, row.get::<_, Option<i64>>(1)?.is_some())),
+    )
+}
+
+/// A snapshot artifact being imported: hashed and compressed as it arrives, checked against
+/// its record at the end, and only then stored.
+pub struct SnapshotImport {
+    name: String,
+    vat_id: String,
+    snap_pos: u64,
+    expected_hash: String,
+    writer: SnapshotWriter,
+}
+
+/// Where `name`'s bytes would go, or `None` when `mode` does not import it (a retired
+/// snapshot, outside `debug`).
+pub fn begin_import(db: &mut Db, name: &str, mode: ArtifactMode) -> Result<Option<SnapshotImport>> {
+    db.ensure_txn()?;
+    let (vat_id, pos) = parse_name(name).ok_or_else(|| Error::InvalidArtifactName {
+        message: format!(
+            "expected snapshot name of the form 'snapshot.{{vatID}}.{{snapPos}}', saw '{}'",
+            quote(name)
+        ),
+    })?;
+    let no_metadata = || Error::NoArtifactMetadata {
+        message: format!("no metadata for snapshot {}", quote(name)),
+    };
+    let snap_pos = js_position(pos).ok_or_else(no_metadata)?;
+    let (expected_hash, in_use) = stored(db, vat_id, snap_pos)?.ok_or_else(no_metadata)?;
+    if !in_use && mode != ArtifactMode::Debug {
+        return Ok(None);
+    }
+    Ok(Some(SnapshotImport {
+        name: name.to_owned(),
+        vat_id: vat_id.to_owned(),
+        snap_pos,
+        expected_hash,
+        writer: SnapshotWriter::new(),
+    }))
+}
+
+impl SnapshotImport {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.writer.write(chunk)
+    }
+
+    pub fn finish(self, db: &mut Db) -> Result<()> {
+        let compressed = self.writer.finish()?;
+        if compressed.hash != self.expected_hash {
+            return Err(Error::ArtifactHashMismatch {
+                message: format!(
+                    "snapshot {} hash is {}, metadata says {}",
+                    quote(&self.name),
+                    quote(&compressed.hash),
+                    quote(&self.expected_hash)
+                ),
+            });
+        }
+        db.execute(
+            "UPDATE snapshots SET uncompressedSize = ?, compressedSize = ?, compressedSnapshot = ? \
+             WHERE vatID = ? AND snapPos = ?",
+            rusqlite::params![
+                compressed.uncompressed_size,
+                compressed.bytes.len() as u64,
+                compressed.bytes,
+                self.vat_id,
+                self.snap_pos
+            ],
+            "populateSnapshot",
+        )
+    }
+}
+
+/// Every in-use snapshot must have its data.
+pub fn assert_complete(db: &Db) -> Result<()> {
+    let pruned: Vec<String> = query_all(
+        db.conn(),
+        "SELECT vatID FROM snapshots WHERE inUse = 1 AND compressedSnapshot IS NULL ORDER BY vatID",
+        [],
+        "snapshot completeness",
+        |row| row.get(0),
+    )?;
+    if pruned.is_empty() {
+        return Ok(());
+    }
+    Err(Error::IncompleteArtifacts {
+        message: format!(
+            "current snapshots are pruned for vats {}",
+            quote(&pruned.join(","))
+        ),
+    })
+}
+
+/// One row of swing-store's `dumpSnapshots`, data included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DumpedSnapshot {
+    pub vat_id: String,
+    pub snap_pos: u64,
+    pub hash: String,
+    pub compressed: Option<Vec<u8>>,
+    pub in_use: bool,
+}
+
+/// swing-store's `dumpSnapshots`: every snapshot (or only in-use ones) with its gzip bytes.
+pub fn dump(db: &Db, include_historical: bool) -> Result<Vec<DumpedSnapshot>> {
+    let filter = if include_historical { "1" } else { "inUse = 1" };
+    query_all(
+        db.conn(),
+        &format!(
+            "SELECT vatID, snapPos, hash, compressedSnapshot, inUse FROM snapshots \
+             WHERE {filter} ORDER BY vatID, snapPos"
+        ),
+        [],
+        "dumpSnapshots",
+        |row| {
+            Ok(DumpedSnapshot {
+                vat_id: row.get(0)?,
+                snap_pos: row.get(1)?,
+                hash: row.get(2)?,
+                compressed: blob(row.get_ref(3)?),
+                in_use: row.get::<_, Option<i64>>(4)?.is_some(),
+            })
+        },
+    )
+}
+
+/// swing-store's `hasHash`: whether the vat has (or had) a snapshot with this hash.
+pub fn has_hash(db: &Db, vat_id: &str, hash: &str) -> Result<bool> {
+    db.conn()
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM snapshots WHERE vatID = ? AND hash = ?)")
+        .and_then(|mut stmt| stmt.query_row([vat_id, hash], |row| row.get(0)))
+        .map_err(Error::sqlite("hasHash"))
+}
+
+/// swing-store's `deleteSnapshotByHash` (a test and debugging tool): the rows go, noting
+/// nothing.
+pub fn delete_by_hash(db: &mut Db, vat_id: &str, hash: &str) -> Result<()> {
+    db.execute(
+        "DELETE FROM snapshots WHERE vatID = ? AND hash = ?",
+        [vat_id, hash],
+        "deleteSnapshotByHash",
+    )
+}

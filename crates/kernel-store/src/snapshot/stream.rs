@@ -1,0 +1,161 @@
+//! A snapshot's bytes in and out, streamed: a [`SnapshotWriter`] hashes, counts and
+//! compresses them in one pass as they are produced, and a [`SnapshotReader`] decompresses a
+//! stored copy chunk by chunk. Neither borrows the store, so a binding can feed or drain one
+//! across many calls while the kernel keeps using the store. Snapshots can be hundreds of
+//! megabytes; neither ever holds the uncompressed snapshot whole.
+
+use std::io::{Read, Write};
+use std::time::Instant;
+
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use flate2::{Compression, GzBuilder};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::hex;
+
+/// Node's `zlib.createGzip()` default level.
+const GZIP_LEVEL: u32 = 6;
+/// The OS byte Node's zlib writes (Unix).
+const GZIP_OS_UNIX: u8 = 3;
+/// The chunk size Node's zlib streams yield, used when reading without asking for a size.
+const DEFAULT_CHUNK: usize = 16 * 1024;
+
+/// Takes a snapshot's bytes as they are produced, hashing, counting and compressing them in
+/// one pass, so the uncompressed snapshot is never held whole.
+pub struct SnapshotWriter {
+    hasher: Sha256,
+    gzip: GzEncoder<Vec<u8>>,
+    uncompressed_size: u64,
+    /// swing-store's `compressSeconds` covers consuming the whole stream, producer included.
+    started: Instant,
+}
+
+impl Default for SnapshotWriter {
+    fn default() -> Self {
+        SnapshotWriter::new()
+    }
+}
+
+impl SnapshotWriter {
+    pub fn new() -> SnapshotWriter {
+        SnapshotWriter {
+            hasher: Sha256::new(),
+            gzip: GzBuilder::new()
+                .mtime(0)
+                .operating_system(GZIP_OS_UNIX)
+                .write(Vec::new(), Compression::new(GZIP_LEVEL)),
+            uncompressed_size: 0,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.hasher.update(chunk);
+        self.uncompressed_size += chunk.len() as u64;
+        self.gzip
+            .write_all(chunk)
+            .map_err(|source| Error::Gzip { source })
+    }
+
+    pub(super) fn finish(self) -> Result<Compressed> {
+        let bytes = self
+            .gzip
+            .finish()
+            .map_err(|source| Error::Gzip { source })?;
+        Ok(Compressed {
+            hash: hex::encode(&self.hasher.finalize()),
+            uncompressed_size: self.uncompressed_size,
+            bytes,
+            seconds: self.started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// A finished snapshot: its hash (of the uncompressed bytes), sizes and gzip bytes.
+pub(super) struct Compressed {
+    pub hash: String,
+    pub uncompressed_size: u64,
+    pub bytes: Vec<u8>,
+    /// swing-store's `compressSeconds`.
+    pub seconds: f64,
+}
+
+impl Write for SnapshotWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        SnapshotWriter::write(self, buf).map_err(std::io::Error::other)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A stored snapshot, decompressed chunk by chunk. It owns its compressed copy, so the store
+/// stays usable while it is read. A vat's load checks the hash when the data runs out, as
+/// swing-store checks it when its iterator finishes (a reader abandoned early checks
+/// nothing); an export streams the bytes unchecked, as swing-store's does, since the
+/// importer checks them against the export data anyway.
+pub struct SnapshotReader {
+    decoder: MultiGzDecoder<std::io::Cursor<Vec<u8>>>,
+    hasher: Sha256,
+    expected: Option<String>,
+    done: bool,
+}
+
+impl SnapshotReader {
+    pub(super) fn new(compressed: Vec<u8>, expected: Option<String>) -> SnapshotReader {
+        SnapshotReader {
+            decoder: MultiGzDecoder::new(std::io::Cursor::new(compressed)),
+            hasher: Sha256::new(),
+            expected,
+            done: false,
+        }
+    }
+
+    /// The next up to `max_len` decompressed bytes, or `None` once the snapshot has been read
+    /// and its hash matched. A mismatch is an error in place of that `None`; after it, or
+    /// after the end, there is nothing more.
+    pub fn read_chunk(&mut self, max_len: usize) -> Result<Option<Vec<u8>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut chunk = vec![0; max_len.max(1)];
+        let read = loop {
+            match self.decoder.read(&mut chunk) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    self.done = true;
+                    return Err(Error::Gzip { source });
+                }
+            }
+        };
+        if read == 0 {
+            self.done = true;
+            if let Some(expected) = self.expected.take() {
+                let actual = hex::encode(&std::mem::take(&mut self.hasher).finalize());
+                if actual != expected {
+                    return Err(Error::SnapshotHashMismatch { actual, expected });
+                }
+            }
+            return Ok(None);
+        }
+        chunk.truncate(read);
+        if self.expected.is_some() {
+            self.hasher.update(&chunk);
+        }
+        Ok(Some(chunk))
+    }
+}
+
+impl Iterator for SnapshotReader {
+    type Item = Result<Vec<u8>>;
+
+    /// Chunks of Node's zlib chunk size.
+    fn next(&mut self) -> Option<Self::Item> {
+        self.read_chunk(DEFAULT_CHUNK).transpose()
+    }
+}
