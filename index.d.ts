@@ -9,6 +9,108 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** An artifact arriving into a store. */
+export declare class ArtifactImport {
+  /** Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. */
+  constructor()
+  /** The artifact's next bytes. */
+  write(chunk: Uint8Array): void
+  /** The artifact has ended: checked against its record and kept. */
+  finish(): void
+}
+
+/** Pages of artifact names. */
+export declare class ArtifactNameReader {
+  /** Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. */
+  constructor()
+  /** Up to `limit` more names; `[]` at the end. */
+  nextPage(limit: number): Array<string>
+}
+
+/** One artifact's bytes, chunk by chunk. */
+export declare class ArtifactReader {
+  /** Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. */
+  constructor()
+  /** The next chunk (about `maxLength` bytes), or `undefined` at the end. */
+  readChunk(maxLength: number): Buffer | undefined
+}
+
+/** Pages of `[key, value]` export-data rows. */
+export declare class ExportDataReader {
+  /** Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. */
+  constructor()
+  /** Up to `limit` more rows; `[]` at the end. */
+  nextPage(limit: number): Array<[string, string]>
+}
+
+/** A fixed view of a store's last commit, for state sync and `agd export`. */
+export declare class Exporter {
+  /**
+   * Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. An exporter comes from
+   * `Exporter.open`.
+   */
+  constructor()
+  /**
+   * Opens the store in `dirPath` for export, read-only and without the writer's lock, so
+   * the node (in this process or another) keeps running. Everything it yields describes
+   * one commit: the last one before its first read.
+   */
+  static open(dirPath: string, artifactMode?: string): Exporter
+  /** A `host.` key's value, or `undefined`; any other key is refused. */
+  getHostKv(key: string): string | undefined
+  /** A new iteration over the export data. */
+  exportData(): ExportDataReader
+  /**
+   * A new iteration over the artifact names, after checking (except in `debug` mode) that
+   * the store holds every artifact the mode requires.
+   */
+  artifactNames(): ArtifactNameReader
+  /** Opens artifact `name`, failing at once if the store cannot provide it. */
+  openArtifact(name: string): ArtifactReader
+  /**
+   * Ends the export's read transaction and closes its connection; later calls on the
+   * exporter or its readers fail with `ERR_CLOSED`. Closing twice is allowed.
+   */
+  close(): void
+}
+
+/** A store being imported. */
+export declare class Importer {
+  /**
+   * Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. An importer comes from
+   * `Importer.create`.
+   */
+  constructor()
+  /**
+   * Starts an import into `dirPath` (emptied first, as swing-store does) or, for `null`,
+   * into memory. `options` are the new store's, as for `KernelStore.open`; an import runs
+   * in `unsafeFastMode` unless it is `false`, since its file only becomes the store at
+   * the first commit.
+   */
+  static create(dirPath: string | null, artifactMode?: string, options?: OpenOptions | undefined | null): Importer
+  /** Takes a page of export-data rows (`[key, value]`, `null` deleting). */
+  addExportData(rows: Array<[string, string | null | undefined]>): void
+  /**
+   * Offers artifact `name`: `true` when the import wants its bytes, `false` when its mode
+   * leaves it out (do not fetch it).
+   */
+  beginArtifact(name: string): boolean
+  /** The next bytes of the artifact begun last. */
+  writeArtifact(chunk: Uint8Array): void
+  /** The artifact has ended: it is checked against its export-data record and kept. */
+  finishArtifact(): void
+  /**
+   * Checks the import is complete for its mode and returns the new store (uncommitted:
+   * on disk it becomes `swingstore.sqlite` at its first commit). The importer is spent.
+   */
+  finish(): KernelStore
+  /**
+   * Abandons the import, leaving no store behind. Aborting twice (or after `finish`) is
+   * allowed.
+   */
+  abort(): void
+}
+
 /**
  * A SwingSet kernel store: a SQLite database laid out exactly as `@agoric/swing-store`
  * 0.10.0 lays it out, whose kvStore, cranks and hashes behave identically.
@@ -32,6 +134,60 @@ export declare class KernelStore {
   getBundleData(bundleId: string): string | Buffer
   /** Deletes a bundle (a silent no-op when there is none). */
   deleteBundle(bundleId: string): void
+  /**
+   * The whole database as an image (swing-store's `debug.serialize()`), which
+   * `KernelStore.open(null, { serialized })` loads; in-memory stores only.
+   */
+  serialize(): Buffer
+  /** Every stored transcript item (of current spans only unless `includeHistorical`). */
+  dumpTranscripts(includeHistorical: boolean): Array<DumpedTranscript>
+  /** Every snapshot (or only in-use ones) with its gzip bytes, by vat and position. */
+  dumpSnapshots(includeHistorical: boolean): Array<DumpedSnapshot>
+  /** Each bundle's stored bytes, base64, as `[bundleID, base64]`. */
+  dumpBundles(): Array<[string, string]>
+  /** Every snapshot row without its data, in (vatID, snapPos) order. */
+  listSnapshots(): Array<ListedSnapshot>
+  /** Whether the vat has (or had) a snapshot with this hash. */
+  hasSnapshotHash(vatId: string, hash: string): boolean
+  /** Deletes the vat's snapshots with this hash (a test and debugging tool; notes nothing). */
+  deleteSnapshotByHash(vatId: string, hash: string): void
+  /**
+   * Up to `limit` items of the vat's whole stored transcript, span by span, after
+   * position `after` (from the start when omitted).
+   */
+  readFullVatTranscript(vatId: string, after: number | undefined | null, limit: number): Array<TranscriptEntry>
+  /** Up to `limit` bundle IDs after `after` (from the first when omitted), in order. */
+  bundleIds(after: string | undefined | null, limit: number): Array<string>
+  /**
+   * Runs one read-only SQL statement on this store's connection (what `internal.db`
+   * serves tools with): the column names and every row. A statement that could write is
+   * refused with `ERR_READONLY_QUERY`.
+   */
+  query(sql: string, params?: unknown[] | Record<string, unknown>): { columns: string[], rows: unknown[][] }
+  /** Starts `hostStorage.repairMetadata`: feed it the export data, then finish it. */
+  beginRepair(): MetadataRepair
+  /**
+   * Export-data rows of this store, or of one of its stores (`scope`: `snapshot`,
+   * `transcript` or `bundle`); without `includeHistorical` only in-use snapshots and
+   * current spans. Reads what this connection sees, uncommitted block included.
+   */
+  exportRecords(scope?: 'snapshot' | 'transcript' | 'bundle', includeHistorical?: boolean): ExportDataReader
+  /** The artifact names an export in `artifactMode` would offer, of all stores or one. */
+  storeArtifactNames(artifactMode?: string, scope?: 'snapshot' | 'transcript' | 'bundle'): ArtifactNameReader
+  /** One artifact of this store, read as an export reads it. */
+  openStoreArtifact(name: string): ArtifactReader
+  /** The completeness check an import or export makes, for all stores or one. */
+  assertComplete(artifactMode: string, scope?: 'snapshot' | 'transcript' | 'bundle'): void
+  /**
+   * Installs one export-data record as an import does, or (`repair`) checks it as
+   * `repairMetadata` does.
+   */
+  installRecord(key: string, value: string, repair?: boolean | undefined | null): void
+  /**
+   * Starts taking artifact `name`'s bytes into this store, or `undefined` when
+   * `artifactMode` leaves it out.
+   */
+  beginArtifactImport(name: string, artifactMode?: string): ArtifactImport | undefined
   /** Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A store comes from `KernelStore.open`. */
   constructor()
   /**
@@ -112,6 +268,12 @@ export declare class KernelStore {
   takeMaybeFreeKrefs(): Array<string>
   /** Stores what `writer` collected as the vat's in-use snapshot at `snapPos`. */
   saveSnapshot(vatId: string, snapPos: number, writer: SnapshotWriter): SnapshotResult
+  /**
+   * The export key and gzip bytes of the snapshot saved last, once (for swing-store's
+   * `archiveSnapshot` callback); `undefined` unless the store was opened with
+   * `archiveSnapshots`.
+   */
+  takeSavedSnapshot(): SavedSnapshot | undefined
   /** Opens the vat's in-use snapshot for reading. */
   loadSnapshot(vatId: string): SnapshotReader
   /** The vat's in-use snapshot, or `undefined`. */
@@ -139,6 +301,12 @@ export declare class KernelStore {
   rolloverIncarnation(vatId: string): number
   /** Closes the vat's current span, if any (idempotent). */
   stopUsingTranscript(vatId: string): void
+  /**
+   * The span the last rollover or `stopUsingTranscript` closed, with its items, once (for
+   * swing-store's `archiveTranscript` callback); `undefined` unless the store was opened
+   * with `archiveTranscripts`.
+   */
+  takeClosedSpan(): ClosedSpan | undefined
   /**
    * Deletes the vat's spans and items, newest first, at most `budget` spans (all when
    * omitted or `Infinity`).
@@ -218,6 +386,19 @@ export declare class KvStore {
    * write another layer has stored through the internal facet; see `checkWritable`.
    */
   recordWrite(key: string, value?: string | null): void
+}
+
+/** A `repairMetadata` in progress. */
+export declare class MetadataRepair {
+  /** Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. */
+  constructor()
+  /** Takes a page of export-data rows; kvStore rows are ignored. */
+  addExportData(rows: Array<[string, string | null | undefined]>): void
+  /**
+   * Checks or adds every record, then insists the store is complete for `operational`.
+   * The repairs wait for the next commit.
+   */
+  finish(): void
 }
 
 /** Streams a stored snapshot back, decompressed. */
@@ -311,6 +492,13 @@ export interface CapData {
   slots: Array<string>
 }
 
+/** A span a rollover or `stopUsingTranscript` closed: its artifact name and items. */
+export interface ClosedSpan {
+  /** `transcript.<vatID>.<startPos>.<endPos>`. */
+  name: string
+  items: Array<string>
+}
+
 /** `emitCrankHashes()`'s result. */
 export interface CrankHashes {
   /** SHA-256 (hex) of this crank's consensus kvStore writes. */
@@ -325,6 +513,23 @@ export interface Deletion {
   done: boolean
   /** How many spans (or snapshots) were deleted. */
   cleanups: number
+}
+
+/** A snapshot's row as `dumpSnapshots` lists it. */
+export interface DumpedSnapshot {
+  vatID: string
+  snapPos: number
+  hash: string
+  /** The gzip bytes, or `null` when the data was pruned. */
+  compressedSnapshot?: Buffer
+  /** 1 in use, 0 retired. */
+  inUse: number
+}
+
+/** A vat's transcript items by position, as `dumpTranscripts` lists them. */
+export interface DumpedTranscript {
+  vatID: string
+  entries: Array<TranscriptEntry>
 }
 
 /** A live vat a kernel-driven upgrade can restart with its retained vatParameters. */
@@ -342,6 +547,17 @@ export interface IneligibleVat {
   vatID: string
   name: string
   reason: string
+}
+
+/** A snapshot's row without its data, as `listAllSnapshots` lists it. */
+export interface ListedSnapshot {
+  vatID: string
+  snapPos: number
+  /** 1 in use, `null` retired (the column as stored). */
+  inUse?: number
+  hash: string
+  uncompressedSize?: number
+  compressedSize?: number
 }
 
 /** A kernel object's counts, as `getObjectRefCount` reports them. */
@@ -367,12 +583,44 @@ export interface OpenOptions {
    * since the last call, sorted by key (UTF-8 byte order), `null` for deletions.
    */
   exportCallback?: (rows: Array<[string, string | null]>) => void
+  /** swing-store's `traceFile`: every kvStore set and delete is appended to this file. */
+  traceFile?: string
+  /**
+   * Keep each span a rollover or `stopUsingTranscript` closes, with its items, for
+   * `takeClosedSpan()` (what swing-store's `archiveTranscript` callback receives).
+   */
+  archiveTranscripts?: boolean
+  /**
+   * Keep each saved snapshot's gzip bytes for `takeSavedSnapshot()` (what swing-store's
+   * `archiveSnapshot` callback receives).
+   */
+  archiveSnapshots?: boolean
+  /** swing-store's `asFile`: `dirPath` names the database file itself. */
+  asFile?: boolean
+  /**
+   * swing-store's `serialized`: an in-memory store loaded from this image
+   * (`dirPath` must be `null`).
+   */
+  serialized?: Buffer
+}
+
+/** What a tool's query returns. */
+export interface QueryResult {
+  columns: Array<string>
+  rows: unknown[][]
 }
 
 /** The counts `setObjectRefCount` writes. */
 export interface RefCounts {
   reachable: number
   recognizable: number
+}
+
+/** A snapshot just saved: its export key and its gzip bytes. */
+export interface SavedSnapshot {
+  /** `snapshot.<vatID>.<snapPos>`. */
+  name: string
+  data: Buffer
 }
 
 /** The in-use snapshot of a vat. */
@@ -398,6 +646,12 @@ export interface SpanBounds {
   endPos: number
   hash: string
   incarnation: number
+}
+
+/** One item of a vat's whole transcript. */
+export interface TranscriptEntry {
+  position: number
+  item: string
 }
 
 /** `planUpgradeAll()`'s result, each list in vatID order. */

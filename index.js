@@ -835,8 +835,15 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.ArtifactImport = nativeBinding.ArtifactImport
+module.exports.ArtifactNameReader = nativeBinding.ArtifactNameReader
+module.exports.ArtifactReader = nativeBinding.ArtifactReader
+module.exports.ExportDataReader = nativeBinding.ExportDataReader
+module.exports.Exporter = nativeBinding.Exporter
+module.exports.Importer = nativeBinding.Importer
 module.exports.KernelStore = nativeBinding.KernelStore
 module.exports.KvStore = nativeBinding.KvStore
+module.exports.MetadataRepair = nativeBinding.MetadataRepair
 module.exports.SnapshotReader = nativeBinding.SnapshotReader
 module.exports.SnapshotWriter = nativeBinding.SnapshotWriter
 module.exports.SpanReader = nativeBinding.SpanReader

@@ -8,15 +8,8 @@ use napi_derive::napi;
 
 use crate::args::{AuditOptionsArg, AuditPath, ProgressArg};
 use crate::errors::{to_js, JsErr};
-use crate::kernel_store::{with_store, KernelStore};
-
-/// Options of an audit.
-#[napi(object)]
-pub struct AuditOptions {
-    /// Krefs a host holds outside the store (e.g. the bootstrap result `kp40`), each counted
-    /// as one holder named `external`.
-    pub external: Option<Vec<String>>,
-}
+use crate::handle::with_store;
+use crate::kernel_store::KernelStore;
 
 /// One holder of a reference: the key that holds it and what it adds (`"R,C"` or `"N"`).
 #[napi(object)]

@@ -6,12 +6,16 @@ use napi_derive::napi;
 
 use crate::args::{B0BundleJson, BundleId, EndoZipBase64, EndoZipBase64Sha512, ModuleFormat};
 use crate::errors::JsErr;
-use crate::kernel_store::{with_store, KernelStore};
+use crate::handle::with_store;
+use crate::kernel_store::KernelStore;
 
 #[napi]
 impl KernelStore {
     /// Adds a `b0-` bundle given as its `JSON.stringify` text and `moduleFormat`.
-    #[napi(catch_unwind, ts_args_type = "bundleId: string, moduleFormat: string, json: string")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "bundleId: string, moduleFormat: string, json: string"
+    )]
     pub fn add_bundle_b0(
         &self,
         bundle_id: BundleId,
@@ -48,7 +52,10 @@ impl KernelStore {
 
     /// Whether a bundle with data is stored under `bundleID`.
     #[napi(catch_unwind)]
-    pub fn has_bundle(&self, #[napi(ts_arg_type = "string")] bundle_id: BundleId) -> Result<bool, JsErr> {
+    pub fn has_bundle(
+        &self,
+        #[napi(ts_arg_type = "string")] bundle_id: BundleId,
+    ) -> Result<bool, JsErr> {
         with_store(&self.shared, |s| s.has_bundle(&bundle_id.0))
     }
 
@@ -66,7 +73,10 @@ impl KernelStore {
 
     /// Deletes a bundle (a silent no-op when there is none).
     #[napi(catch_unwind)]
-    pub fn delete_bundle(&self, #[napi(ts_arg_type = "string")] bundle_id: BundleId) -> Result<(), JsErr> {
+    pub fn delete_bundle(
+        &self,
+        #[napi(ts_arg_type = "string")] bundle_id: BundleId,
+    ) -> Result<(), JsErr> {
         with_store(&self.shared, |s| s.delete_bundle(&bundle_id.0))
     }
 }

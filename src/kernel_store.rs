@@ -1,68 +1,15 @@
 //! `KernelStore`: the native store handle. One database connection, one transaction, shared
 //! with every `KvStore` facet handed out, all failing with `ERR_CLOSED` once it is closed.
 
-use std::cell::RefCell;
 use std::path::Path;
-use std::rc::Rc;
 
-use napi::bindgen_prelude::{Env, FunctionRef};
+use napi::bindgen_prelude::Env;
 use napi_derive::napi;
 
-use crate::args::{DirPath, JsText, LateString, OpenOptionsArg};
-use crate::errors::{closed, illegal_constructor, pending, reentrant, to_js, to_js_typed, JsErr};
+use crate::args::{DirPath, JsText, LateString, OpenOptions, OpenOptionsArg};
+use crate::errors::{closed, illegal_constructor, reentrant, to_js, JsErr};
+use crate::handle::{delivering, share, with_store, with_store_typed, ExportCallback, Shared};
 use crate::kv_store::KvStore;
-
-pub(crate) type Shared = Rc<RefCell<Option<kernel_store::KernelStore>>>;
-
-/// Runs `f` on the open store; `ERR_CLOSED` after close, `ERR_REENTRANT` from inside the
-/// store's own export callback (never a panic).
-pub(crate) fn with_store<T>(
-    shared: &Shared,
-    f: impl FnOnce(&mut kernel_store::KernelStore) -> kernel_store::Result<T>,
-) -> Result<T, JsErr> {
-    try_with_store(shared, f)?.map_err(to_js)
-}
-
-/// [`with_store`] for calls whose argument-type errors must be thrown as `TypeError`s.
-pub(crate) fn with_store_typed<T>(
-    env: &Env,
-    shared: &Shared,
-    f: impl FnOnce(&mut kernel_store::KernelStore) -> kernel_store::Result<T>,
-) -> Result<T, JsErr> {
-    try_with_store(shared, f)?.map_err(|e| to_js_typed(env, e))
-}
-
-fn try_with_store<T>(
-    shared: &Shared,
-    f: impl FnOnce(&mut kernel_store::KernelStore) -> kernel_store::Result<T>,
-) -> Result<kernel_store::Result<T>, JsErr> {
-    let mut guard = shared.try_borrow_mut().map_err(|_| reentrant())?;
-    let store = guard.as_mut().ok_or_else(closed)?;
-    let result = f(store);
-    Ok(result.map_err(|e| e.in_database(store.db_path())))
-}
-
-/// One export-data record: `[key, value]`, `value` `null` for a deletion.
-type ExportRows = Vec<(JsText, Option<JsText>)>;
-pub(crate) type ExportCallback = FunctionRef<ExportRows, ()>;
-
-/// Options of `KernelStore.open`.
-#[napi(object, object_to_js = false)]
-#[derive(Default)]
-pub struct OpenOptions {
-    /// Open an existing store read-only: every write fails with `ERR_READONLY`.
-    pub readonly: Option<bool>,
-    /// swing-store's `unsafeFastMode`: no journal and `synchronous=normal` (bulk import only).
-    pub unsafe_fast_mode: Option<bool>,
-    /// Keep the items of closed transcript spans (default true).
-    pub keep_transcripts: Option<bool>,
-    /// Keep the data of superseded snapshots (default false).
-    pub keep_snapshots: Option<bool>,
-    /// Called synchronously at `endCrank()` and `commit()` with the net export-data changes
-    /// since the last call, sorted by key (UTF-8 byte order), `null` for deletions.
-    #[napi(ts_type = "(rows: Array<[string, string | null]>) => void")]
-    pub export_callback: Option<ExportCallback>,
-}
 
 /// `emitCrankHashes()`'s result.
 #[napi(object)]
@@ -81,12 +28,28 @@ pub struct KernelStore {
     export_callback: Option<ExportCallback>,
 }
 
+impl KernelStore {
+    /// A store the binding opened some other way (an import), with the host's export callback.
+    pub(crate) fn from_core(
+        store: kernel_store::KernelStore,
+        export_callback: Option<ExportCallback>,
+    ) -> KernelStore {
+        KernelStore {
+            shared: share(store),
+            export_callback,
+        }
+    }
+}
+
 #[napi]
 impl KernelStore {
     /// Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A store comes from `KernelStore.open`.
     #[napi(constructor)]
     pub fn new(env: Env) -> Result<Self, JsErr> {
-        Err(illegal_constructor(&env, "KernelStore cannot be constructed: use KernelStore.open(dirPath, options)"))
+        Err(illegal_constructor(
+            &env,
+            "KernelStore cannot be constructed: use KernelStore.open(dirPath, options)",
+        ))
     }
 
     /// Opens the store in directory `dirPath` (file `swingstore.sqlite`, created with its
@@ -100,25 +63,26 @@ impl KernelStore {
     )]
     pub fn open(dir_path: DirPath, options: OpenOptionsArg) -> Result<KernelStore, JsErr> {
         let options = options.0;
-        let core_options = kernel_store::OpenOptions {
-            readonly: options.readonly.unwrap_or(false),
-            durability: if options.unsafe_fast_mode.unwrap_or(false) {
-                kernel_store::Durability::UnsafeFast
-            } else {
-                kernel_store::Durability::Full
-            },
-            track_exports: options.export_callback.is_some(),
-            keep_transcripts: options.keep_transcripts.unwrap_or(true),
-            keep_snapshots: options.keep_snapshots.unwrap_or(false),
-            ..Default::default()
+        let image = options.serialized.as_deref();
+        let location = match (
+            dir_path.0.as_deref(),
+            image,
+            options.as_file.unwrap_or(false),
+        ) {
+            (None, None, _) => kernel_store::StoreLocation::InMemory,
+            (None, Some(image), _) => kernel_store::StoreLocation::Image(image),
+            (Some(_), Some(_), _) => {
+                return Err(to_js(kernel_store::Error::InvalidArgValue {
+                    message: "options.serialized makes an in-memory store: dirPath must be null"
+                        .into(),
+                }))
+            }
+            (Some(path), None, true) => kernel_store::StoreLocation::File(Path::new(path)),
+            (Some(path), None, false) => kernel_store::StoreLocation::Directory(Path::new(path)),
         };
         let store =
-            kernel_store::KernelStore::open(dir_path.0.as_deref().map(Path::new), core_options)
-                .map_err(to_js)?;
-        Ok(KernelStore {
-            shared: Rc::new(RefCell::new(Some(store))),
-            export_callback: options.export_callback,
-        })
+            kernel_store::KernelStore::open_at(location, core_options(&options)).map_err(to_js)?;
+        Ok(KernelStore::from_core(store, options.export_callback))
     }
 
     /// The kernel's kvStore facet: consensus writes are crank-hashed and exported, `local.*`
@@ -176,7 +140,12 @@ impl KernelStore {
     /// Ends the crank: releases its savepoints and delivers export notes. Does not commit.
     #[napi(catch_unwind)]
     pub fn end_crank(&self, env: Env) -> Result<(), JsErr> {
-        self.delivering(&env, |s, deliver| s.end_crank(deliver))
+        delivering(
+            &env,
+            &self.shared,
+            self.export_callback.as_ref(),
+            |s, deliver| s.end_crank(deliver),
+        )
     }
 
     /// Finishes the crank hash and chains it into the activity hash (stored and exported
@@ -199,20 +168,25 @@ impl KernelStore {
     /// callback throws, nothing is committed and the transaction stays open.
     #[napi(catch_unwind)]
     pub fn commit(&self, env: Env) -> Result<(), JsErr> {
-        self.delivering(&env, |s, deliver| s.commit(deliver))
+        delivering(
+            &env,
+            &self.shared,
+            self.export_callback.as_ref(),
+            |s, deliver| s.commit(deliver),
+        )
     }
 
     /// Closes the database, abandoning any uncommitted writes. Every later call on this
     /// store or its facets fails with `ERR_CLOSED`.
     #[napi(catch_unwind)]
     pub fn close(&self) -> Result<(), JsErr> {
-        let store = self
+        let open = self
             .shared
             .try_borrow_mut()
             .map_err(|_| reentrant())?
             .take()
             .ok_or_else(closed)?;
-        store.close().map_err(to_js)
+        open.store.close().map_err(to_js)
     }
 
     /// Whether `close()` has been called.
@@ -244,40 +218,21 @@ impl KernelStore {
     }
 }
 
-impl KernelStore {
-    /// Runs a store call that may hand rows to the export callback. If the callback throws,
-    /// its own exception is what the caller sees.
-    fn delivering(
-        &self,
-        env: &Env,
-        call: impl FnOnce(
-            &mut kernel_store::KernelStore,
-            &mut dyn FnMut(Vec<kernel_store::ExportRow>) -> kernel_store::Result<()>,
-        ) -> kernel_store::Result<()>,
-    ) -> Result<(), JsErr> {
-        let mut thrown: Option<napi::Error> = None;
-        let result = with_store(&self.shared, |s| {
-            call(s, &mut |rows| {
-                let Some(callback) = &self.export_callback else {
-                    return Ok(());
-                };
-                let rows: ExportRows = rows
-                    .into_iter()
-                    .map(|(k, v)| (JsText(k), v.map(JsText)))
-                    .collect();
-                callback
-                    .borrow_back(env)
-                    .and_then(|f| f.call(rows))
-                    .map_err(|e| {
-                        thrown = Some(e);
-                        kernel_store::Error::ExportCallback
-                    })
-            })
-        });
-        if let (Err(_), Some(error)) = (&result, thrown) {
-            unsafe { napi::bindgen_prelude::JsError::from(error).throw_into(env.raw()) };
-            return Err(JsErr::new(pending(), String::new()));
-        }
-        result
+/// The core's options from the JS ones.
+pub(crate) fn core_options(options: &OpenOptions) -> kernel_store::OpenOptions {
+    kernel_store::OpenOptions {
+        readonly: options.readonly.unwrap_or(false),
+        durability: if options.unsafe_fast_mode.unwrap_or(false) {
+            kernel_store::Durability::UnsafeFast
+        } else {
+            kernel_store::Durability::Full
+        },
+        track_exports: options.export_callback.is_some(),
+        keep_transcripts: options.keep_transcripts.unwrap_or(true),
+        keep_snapshots: options.keep_snapshots.unwrap_or(false),
+        archive_transcripts: options.archive_transcripts.unwrap_or(false),
+        archive_snapshots: options.archive_snapshots.unwrap_or(false),
+        trace_file: options.trace_file.as_deref().map(Into::into),
+        ..Default::default()
     }
 }

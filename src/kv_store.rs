@@ -6,7 +6,7 @@ use napi_derive::napi;
 
 use crate::args::{JsText, KeyBytes, LateString};
 use crate::errors::{illegal_constructor, JsErr};
-use crate::kernel_store::{with_store, with_store_typed, Shared};
+use crate::handle::{with_store, with_store_typed, Shared};
 
 /// A kvStore facet. Misses are `undefined`, never `null`.
 #[napi]
@@ -95,7 +95,10 @@ impl KvStore {
     /// `recordWrite`, this lets a facet be layered over a wrapped raw kvStore, as swing-store's
     /// `wrapKvStore` option does: check, write through the wrapper, record.
     #[napi(catch_unwind)]
-    pub fn check_writable(&self, #[napi(ts_arg_type = "string")] key: KeyBytes) -> Result<(), JsErr> {
+    pub fn check_writable(
+        &self,
+        #[napi(ts_arg_type = "string")] key: KeyBytes,
+    ) -> Result<(), JsErr> {
         with_store(&self.shared, |_| self.facet.check_writable(&key.0))
     }
 

@@ -4,7 +4,12 @@
 mod args;
 mod audit_methods;
 mod bundle_methods;
+mod debug_methods;
 mod errors;
+mod exporter;
+mod handle;
+mod importer;
+mod internal_methods;
 mod kernel_store;
 mod kv_store;
 mod refcount_methods;

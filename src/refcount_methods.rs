@@ -5,20 +5,14 @@ use napi_derive::napi;
 
 use crate::args::{Kref, RefCountsArg, RefOptionsArg, Tag};
 use crate::errors::JsErr;
-use crate::kernel_store::{with_store, KernelStore};
+use crate::handle::with_store;
+use crate::kernel_store::KernelStore;
 
 /// A kernel object's counts, as `getObjectRefCount` reports them.
 #[napi(object)]
 pub struct ObjectRefCount {
     /// Whether `koNN.refCount` exists (the object has not been deleted).
     pub exists: bool,
-    pub reachable: f64,
-    pub recognizable: f64,
-}
-
-/// The counts `setObjectRefCount` writes.
-#[napi(object, object_to_js = false)]
-pub struct RefCounts {
     pub reachable: f64,
     pub recognizable: f64,
 }
@@ -45,7 +39,9 @@ impl KernelStore {
         &self,
         #[napi(ts_arg_type = "string")] kref: Kref,
         #[napi(ts_arg_type = "string")] tag: Option<Tag>,
-        #[napi(ts_arg_type = "{ isExport?: boolean; onlyRecognizable?: boolean }")] options: Option<RefOptionsArg>,
+        #[napi(ts_arg_type = "{ isExport?: boolean; onlyRecognizable?: boolean }")] options: Option<
+            RefOptionsArg,
+        >,
     ) -> Result<(), JsErr> {
         let options = options.map(|o| o.0).unwrap_or_default();
         let tag = tag.unwrap_or_default();
@@ -62,7 +58,9 @@ impl KernelStore {
         &self,
         #[napi(ts_arg_type = "string")] kref: Kref,
         #[napi(ts_arg_type = "string")] tag: Option<Tag>,
-        #[napi(ts_arg_type = "{ isExport?: boolean; onlyRecognizable?: boolean }")] options: Option<RefOptionsArg>,
+        #[napi(ts_arg_type = "{ isExport?: boolean; onlyRecognizable?: boolean }")] options: Option<
+            RefOptionsArg,
+        >,
     ) -> Result<bool, JsErr> {
         let options = options.map(|o| o.0).unwrap_or_default();
         let tag = tag.unwrap_or_default();

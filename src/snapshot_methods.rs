@@ -7,8 +7,9 @@ use napi_derive::napi;
 
 use crate::args::{BudgetArg, ChunkArg, MaxLength, SnapPos, VatId, WriterArg};
 use crate::errors::{illegal_constructor, to_js, JsErr};
-use crate::kernel_store::{with_store, KernelStore};
-use crate::transcript_methods::{budget, Deletion};
+use crate::handle::{with_open, with_store};
+use crate::kernel_store::KernelStore;
+use crate::transcript_methods::Deletion;
 
 /// What `saveSnapshot` reports.
 #[napi(object)]
@@ -18,6 +19,14 @@ pub struct SnapshotResult {
     pub compressed_size: f64,
     pub compress_seconds: f64,
     pub db_save_seconds: f64,
+}
+
+/// A snapshot just saved: its export key and its gzip bytes.
+#[napi(object)]
+pub struct SavedSnapshot {
+    /// `snapshot.<vatID>.<snapPos>`.
+    pub name: String,
+    pub data: Buffer,
 }
 
 /// The in-use snapshot of a vat.
@@ -46,7 +55,10 @@ impl SnapshotWriter {
 
     /// Hashes, counts and compresses one chunk.
     #[napi(catch_unwind)]
-    pub fn write(&mut self, #[napi(ts_arg_type = "Uint8Array")] chunk: ChunkArg<'_>) -> Result<(), JsErr> {
+    pub fn write(
+        &mut self,
+        #[napi(ts_arg_type = "Uint8Array")] chunk: ChunkArg<'_>,
+    ) -> Result<(), JsErr> {
         let writer = self.inner.as_mut().ok_or_else(|| to_js(already_saved()))?;
         writer.write(chunk.0).map_err(to_js)
     }
@@ -69,7 +81,10 @@ impl SnapshotReader {
     /// Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A reader comes from `loadSnapshot`.
     #[napi(constructor)]
     pub fn new(env: Env) -> Result<Self, JsErr> {
-        Err(illegal_constructor(&env, "SnapshotReader cannot be constructed: use KernelStore.loadSnapshot(vatID)"))
+        Err(illegal_constructor(
+            &env,
+            "SnapshotReader cannot be constructed: use KernelStore.loadSnapshot(vatID)",
+        ))
     }
 
     /// The next chunk of at most `maxLength` bytes, or `undefined` at the end (after the hash
@@ -79,8 +94,7 @@ impl SnapshotReader {
         &mut self,
         #[napi(ts_arg_type = "number")] max_length: MaxLength,
     ) -> Result<Either<Buffer, Undefined>, JsErr> {
-        match self.inner.read_chunk(max_length.0).map_err(to_js)?
-        {
+        match self.inner.read_chunk(max_length.0).map_err(to_js)? {
             Some(bytes) => Ok(Either::A(bytes.into())),
             None => Ok(Either::B(())),
         }
@@ -99,9 +113,11 @@ impl KernelStore {
     ) -> Result<SnapshotResult, JsErr> {
         // Taken only once the store is known to be open, so a closed store leaves it for a retry.
         let writer = writer.0;
-        with_store(&self.shared, |s| match writer.inner.take() {
-            Some(inner) => s.save_snapshot(&vat_id.0, snap_pos.0, inner),
-            None => Err(already_saved()),
+        with_open(&self.shared, |open| {
+            let inner = writer.inner.take().ok_or_else(already_saved)?;
+            let mut result = open.store.save_snapshot(&vat_id.0, snap_pos.0, inner)?;
+            open.saved_snapshot = result.archive.take();
+            Ok(result)
         })
         .map(|r| SnapshotResult {
             hash: r.hash,
@@ -109,6 +125,20 @@ impl KernelStore {
             compressed_size: r.compressed_size as f64,
             compress_seconds: r.compress_seconds,
             db_save_seconds: r.db_save_seconds,
+        })
+    }
+
+    /// The export key and gzip bytes of the snapshot saved last, once (for swing-store's
+    /// `archiveSnapshot` callback); `undefined` unless the store was opened with
+    /// `archiveSnapshots`.
+    #[napi(catch_unwind, ts_return_type = "SavedSnapshot | undefined")]
+    pub fn take_saved_snapshot(&self) -> Result<Either<SavedSnapshot, Undefined>, JsErr> {
+        with_open(&self.shared, |open| Ok(open.saved_snapshot.take())).map(|saved| match saved {
+            Some((name, data)) => Either::A(SavedSnapshot {
+                name,
+                data: data.into(),
+            }),
+            None => Either::B(()),
         })
     }
 
@@ -151,14 +181,17 @@ impl KernelStore {
     }
 
     /// Deletes the vat's snapshots, newest first, at most `budget` (all when omitted).
-    #[napi(catch_unwind, ts_args_type = "vatId: string, budget?: number | undefined | null")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "vatId: string, budget?: number | undefined | null"
+    )]
     pub fn delete_vat_snapshots(
         &self,
         vat_id: VatId,
         budget_arg: BudgetArg,
     ) -> Result<Deletion, JsErr> {
         with_store(&self.shared, |s| {
-            s.delete_vat_snapshots(&vat_id.0, budget(budget_arg.0)?)
+            s.delete_vat_snapshots(&vat_id.0, budget_arg.0?)
         })
         .map(Deletion::from)
     }

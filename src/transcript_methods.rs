@@ -5,9 +5,10 @@
 use napi::bindgen_prelude::{Either, Env, Undefined};
 use napi_derive::napi;
 
-use crate::args::{BudgetArg, PageLimit, TranscriptItem, VatId};
+use crate::args::{BudgetArg, PageLimit, SpanStartArg, TranscriptItem, VatId};
 use crate::errors::{illegal_constructor, JsErr};
-use crate::kernel_store::{with_store, KernelStore, Shared};
+use crate::handle::{with_open, with_store, with_store_typed, Shared};
+use crate::kernel_store::KernelStore;
 
 /// The current span of a vat's transcript.
 #[napi(object)]
@@ -36,8 +37,24 @@ impl From<kernel_store::Deletion> for Deletion {
     }
 }
 
-pub(crate) fn budget(budget: Option<f64>) -> kernel_store::Result<Option<u64>> {
-    kernel_store::budget_from_js(budget)
+/// A span a rollover or `stopUsingTranscript` closed: its artifact name and items.
+#[napi(object)]
+pub struct ClosedSpan {
+    /// `transcript.<vatID>.<startPos>.<endPos>`.
+    pub name: String,
+    pub items: Vec<String>,
+}
+
+/// A rollover: its new incarnation back to JS, the closed span kept for `takeClosedSpan`.
+fn rollover(
+    shared: &crate::handle::Shared,
+    call: impl FnOnce(&mut kernel_store::KernelStore) -> kernel_store::Result<kernel_store::Rollover>,
+) -> Result<f64, JsErr> {
+    with_open(shared, |open| {
+        let rollover = call(&mut open.store)?;
+        open.closed_span = rollover.closed;
+        Ok(rollover.incarnation as f64)
+    })
 }
 
 /// An in-progress `readSpan`: the span's bounds were fixed when it began.
@@ -52,13 +69,19 @@ impl SpanReader {
     /// Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. A reader comes from `readSpanBegin`.
     #[napi(constructor)]
     pub fn new(env: Env) -> Result<Self, JsErr> {
-        Err(illegal_constructor(&env, "SpanReader cannot be constructed: use KernelStore.readSpanBegin(vatID, startPos)"))
+        Err(illegal_constructor(
+            &env,
+            "SpanReader cannot be constructed: use KernelStore.readSpanBegin(vatID, startPos)",
+        ))
     }
 
     /// Up to `limit` more items, in position order; `[]` once the span is exhausted. The call
     /// after the last item checks the count (`read N transcript entries (expected M)`).
     #[napi(catch_unwind)]
-    pub fn next_page(&mut self, #[napi(ts_arg_type = "number")] limit: PageLimit) -> Result<Vec<String>, JsErr> {
+    pub fn next_page(
+        &mut self,
+        #[napi(ts_arg_type = "number")] limit: PageLimit,
+    ) -> Result<Vec<String>, JsErr> {
         let cursor = &mut self.cursor;
         with_store(&self.shared, |s| s.read_span_page(cursor, limit.0))
     }
@@ -104,18 +127,13 @@ impl KernelStore {
     #[napi(catch_unwind, ts_args_type = "vatId: string, startPos?: number")]
     pub fn read_span_begin(
         &self,
+        env: Env,
         vat_id: VatId,
-        start_pos: Either<
-            Undefined,
-            Either<f64, napi::bindgen_prelude::Unknown<'_>>,
-        >,
+        start_pos: SpanStartArg,
     ) -> Result<SpanReader, JsErr> {
-        let start = match start_pos {
-            Either::A(()) => kernel_store::SpanStart::Current,
-            Either::B(Either::A(n)) => kernel_store::SpanStart::Position(n),
-            Either::B(Either::B(_)) => kernel_store::SpanStart::NotANumber,
-        };
-        let cursor = with_store(&self.shared, |s| s.begin_read_span(&vat_id.0, start))?;
+        let cursor = with_store_typed(&env, &self.shared, |s| {
+            s.begin_read_span(&vat_id.0, start_pos.start(&vat_id.0)?)
+        })?;
         Ok(SpanReader {
             shared: self.shared.clone(),
             cursor,
@@ -128,7 +146,7 @@ impl KernelStore {
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
     ) -> Result<f64, JsErr> {
-        with_store(&self.shared, |s| s.rollover_span(&vat_id.0)).map(|n| n as f64)
+        rollover(&self.shared, |s| s.rollover_span(&vat_id.0))
     }
 
     /// Closes the current span and opens the first span of the next incarnation.
@@ -137,7 +155,7 @@ impl KernelStore {
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
     ) -> Result<f64, JsErr> {
-        with_store(&self.shared, |s| s.rollover_incarnation(&vat_id.0)).map(|n| n as f64)
+        rollover(&self.shared, |s| s.rollover_incarnation(&vat_id.0))
     }
 
     /// Closes the vat's current span, if any (idempotent).
@@ -146,19 +164,39 @@ impl KernelStore {
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
     ) -> Result<(), JsErr> {
-        with_store(&self.shared, |s| s.stop_using_transcript(&vat_id.0))
+        with_open(&self.shared, |open| {
+            open.closed_span = open.store.stop_using_transcript(&vat_id.0)?;
+            Ok(())
+        })
+    }
+
+    /// The span the last rollover or `stopUsingTranscript` closed, with its items, once (for
+    /// swing-store's `archiveTranscript` callback); `undefined` unless the store was opened
+    /// with `archiveTranscripts`.
+    #[napi(catch_unwind, ts_return_type = "ClosedSpan | undefined")]
+    pub fn take_closed_span(&self) -> Result<Either<ClosedSpan, Undefined>, JsErr> {
+        with_open(&self.shared, |open| Ok(open.closed_span.take())).map(|span| match span {
+            Some(span) => Either::A(ClosedSpan {
+                name: span.name,
+                items: span.items,
+            }),
+            None => Either::B(()),
+        })
     }
 
     /// Deletes the vat's spans and items, newest first, at most `budget` spans (all when
     /// omitted or `Infinity`).
-    #[napi(catch_unwind, ts_args_type = "vatId: string, budget?: number | undefined | null")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "vatId: string, budget?: number | undefined | null"
+    )]
     pub fn delete_vat_transcripts(
         &self,
         vat_id: VatId,
         budget_arg: BudgetArg,
     ) -> Result<Deletion, JsErr> {
         with_store(&self.shared, |s| {
-            s.delete_vat_transcripts(&vat_id.0, budget(budget_arg.0)?)
+            s.delete_vat_transcripts(&vat_id.0, budget_arg.0?)
         })
         .map(Deletion::from)
     }

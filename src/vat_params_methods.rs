@@ -6,7 +6,8 @@ use napi_derive::napi;
 
 use crate::args::{CapDataArg, VatId, VatOptionsArg};
 use crate::errors::JsErr;
-use crate::kernel_store::{with_store, KernelStore};
+use crate::handle::with_store;
+use crate::kernel_store::KernelStore;
 
 /// Capdata: a marshalled body and the krefs its slots refer to.
 #[napi(object, js_name = "CapData")]

@@ -68,4 +68,3 @@ impl FromNapiValue for VatOptionsArg {
             .map(|c| VatOptionsArg(Some(c.0)))
     }
 }
-

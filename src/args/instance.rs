@@ -16,7 +16,9 @@ impl FromNapiValue for ProgressArg<'_> {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
         match unsafe { type_of(env, value) } {
             kind if is_nullish(kind) => Ok(ProgressArg(None)),
-            sys::ValueType::napi_function => unsafe { Progress::from_napi_value(env, value) }.map(|f| ProgressArg(Some(f))),
+            sys::ValueType::napi_function => {
+                unsafe { Progress::from_napi_value(env, value) }.map(|f| ProgressArg(Some(f)))
+            }
             _ => Err(unsafe { throw_type(env, "progress must be a function") }),
         }
     }
@@ -38,27 +40,42 @@ pub struct ChunkArg<'a>(pub &'a [u8]);
 
 impl FromNapiValue for ChunkArg<'_> {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
-        let mut is_typed_array = false;
-        unsafe { sys::napi_is_typedarray(env, value, &mut is_typed_array) };
-        if is_typed_array {
-            let mut kind = sys::TypedarrayType::int8_array;
-            let mut length = 0;
-            let mut data = std::ptr::null_mut();
-            let mut buffer = std::ptr::null_mut();
-            let mut offset = 0;
-            let status = unsafe {
-                sys::napi_get_typedarray_info(env, value, &mut kind, &mut length, &mut data, &mut buffer, &mut offset)
-            };
-            if status == sys::Status::napi_ok && kind == sys::TypedarrayType::uint8_array {
-                let bytes = if length == 0 {
-                    &[][..]
-                } else {
-                    // The view outlives the call: the argument keeps its buffer alive.
-                    unsafe { std::slice::from_raw_parts(data.cast::<u8>(), length) }
-                };
-                return Ok(ChunkArg(bytes));
-            }
-        }
-        Err(unsafe { throw_type(env, "chunk must be a Uint8Array") })
+        unsafe { bytes_of(env, value) }
+            .map(ChunkArg)
+            .ok_or_else(|| unsafe { throw_type(env, "chunk must be a Uint8Array") })
     }
+}
+
+/// The bytes a `Uint8Array` (a `Buffer` is one) views, or `None` for any other value. The
+/// view lives as long as the call: the argument keeps its buffer alive.
+pub(super) unsafe fn bytes_of<'a>(env: sys::napi_env, value: sys::napi_value) -> Option<&'a [u8]> {
+    let mut is_typed_array = false;
+    unsafe { sys::napi_is_typedarray(env, value, &mut is_typed_array) };
+    if !is_typed_array {
+        return None;
+    }
+    let mut kind = sys::TypedarrayType::int8_array;
+    let mut length = 0;
+    let mut data = std::ptr::null_mut();
+    let mut buffer = std::ptr::null_mut();
+    let mut offset = 0;
+    let status = unsafe {
+        sys::napi_get_typedarray_info(
+            env,
+            value,
+            &mut kind,
+            &mut length,
+            &mut data,
+            &mut buffer,
+            &mut offset,
+        )
+    };
+    if status != sys::Status::napi_ok || kind != sys::TypedarrayType::uint8_array {
+        return None;
+    }
+    Some(if length == 0 {
+        &[][..]
+    } else {
+        unsafe { std::slice::from_raw_parts(data.cast::<u8>(), length) }
+    })
 }

@@ -8,17 +8,22 @@ mod capdata;
 mod instance;
 mod number;
 mod options;
+mod rows;
+mod sql;
 mod tag;
 mod text;
 
 pub use capdata::{CapDataArg, VatOptionsArg};
 pub use instance::{ChunkArg, ProgressArg, WriterArg};
-pub use number::{BudgetArg, MaxLength, PageLimit, SnapPos};
-pub use options::{AuditOptionsArg, OpenOptionsArg, RefCountsArg, RefOptionsArg};
+pub use number::{BudgetArg, MaxLength, PageLimit, SnapPos, SpanStartArg};
+pub use options::{AuditOptionsArg, OpenOptions, OpenOptionsArg, RefCountsArg, RefOptionsArg};
+pub use rows::ExportRowsArg;
+pub use sql::{SqlParamsArg, SqlValue};
 pub use tag::Tag;
 pub use text::{
-    AuditPath, BundleId, DirPath, EndoZipBase64, EndoZipBase64Sha512, JsText, KeyBytes, Kref,
-    LateString, ModuleFormat, TranscriptItem, VatId, B0BundleJson,
+    ArtifactModeArg, ArtifactName, AuditPath, B0BundleJson, BundleId, DirPath, EndoZipBase64,
+    EndoZipBase64Sha512, JsText, KeyBytes, Kref, LateString, ModuleFormat, ScopeArg,
+    TranscriptItem, VatId,
 };
 
 use std::ffi::CStr;
@@ -73,7 +78,11 @@ fn is_nullish(kind: sys::napi_valuetype) -> bool {
 }
 
 /// `object[name]`; a throwing getter's exception stays pending and fails the call.
-unsafe fn property(env: sys::napi_env, object: sys::napi_value, name: &CStr) -> napi::Result<sys::napi_value> {
+unsafe fn property(
+    env: sys::napi_env,
+    object: sys::napi_value,
+    name: &CStr,
+) -> napi::Result<sys::napi_value> {
     let mut value = ptr::null_mut();
     let status = unsafe { sys::napi_get_named_property(env, object, name.as_ptr(), &mut value) };
     if status != sys::Status::napi_ok {
@@ -85,11 +94,17 @@ unsafe fn property(env: sys::napi_env, object: sys::napi_value, name: &CStr) -> 
 /// A JS number's value, or `None` for any other type.
 unsafe fn read_number(env: sys::napi_env, value: sys::napi_value) -> Option<f64> {
     let mut number = 0.0;
-    (unsafe { sys::napi_get_value_double(env, value, &mut number) } == sys::Status::napi_ok).then_some(number)
+    (unsafe { sys::napi_get_value_double(env, value, &mut number) } == sys::Status::napi_ok)
+        .then_some(number)
 }
 
 /// A JS boolean option: `undefined` is `None`, anything but a boolean a `TypeError`.
-unsafe fn read_flag(env: sys::napi_env, object: sys::napi_value, name: &CStr, label: &str) -> napi::Result<Option<bool>> {
+unsafe fn read_flag(
+    env: sys::napi_env,
+    object: sys::napi_value,
+    name: &CStr,
+    label: &str,
+) -> napi::Result<Option<bool>> {
     let value = unsafe { property(env, object, name)? };
     match unsafe { type_of(env, value) } {
         sys::ValueType::napi_undefined => Ok(None),

@@ -55,9 +55,12 @@ impl kernel_store::RefTag for Tag {
     }
 }
 
-
 /// What `@endo/errors` shows for a value `String()` cannot take: a symbol by its description.
-fn describe_uncoercible(env: sys::napi_env, value: sys::napi_value, kind: sys::napi_valuetype) -> String {
+fn describe_uncoercible(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    kind: sys::napi_valuetype,
+) -> String {
     if kind != sys::ValueType::napi_symbol {
         return "\"[unprintable]\"".to_owned();
     }

@@ -25,7 +25,10 @@ pub(super) unsafe fn read_string(
 
 /// N-API's UTF-8 reading of a JS string, or `None` when the value is not a string. Most
 /// arguments fit a small buffer: one N-API read instead of a length query and a copy.
-pub(super) unsafe fn read_utf8(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Option<Vec<u8>>> {
+pub(super) unsafe fn read_utf8(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> napi::Result<Option<Vec<u8>>> {
     const SMALL: usize = 128;
     let mut small = [0u8; SMALL];
     let mut written = 0;
@@ -59,7 +62,10 @@ pub(super) unsafe fn read_utf8(env: sys::napi_env, value: sys::napi_value) -> na
 /// Reads a JS string as WTF-8, the bytes V8 hands better-sqlite3: lone surrogates keep their
 /// own 3-byte sequences instead of collapsing into U+FFFD. Only strings whose UTF-8 reading
 /// contains U+FFFD are read a second time, as UTF-16, to tell the two apart.
-pub(super) unsafe fn read_wtf8(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Option<Vec<u8>>> {
+pub(super) unsafe fn read_wtf8(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> napi::Result<Option<Vec<u8>>> {
     let Some(buf) = (unsafe { read_utf8(env, value)? }) else {
         return Ok(None);
     };
@@ -214,4 +220,50 @@ string_arg!(
     AuditPath,
     c"path must be a string"
 );
+string_arg!(
+    /// An artifact name (`transcript.v1.0.5`, `snapshot.v1.5`, `bundle.b1-...`).
+    ArtifactName,
+    c"artifact name must be a string"
+);
 
+/// An artifact mode (`undefined` is `operational`), checked before anything is opened.
+pub struct ArtifactModeArg(pub kernel_store::ArtifactMode);
+
+impl FromNapiValue for ArtifactModeArg {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        if unsafe { type_of(env, value) } == sys::ValueType::napi_undefined {
+            return Ok(ArtifactModeArg(kernel_store::ArtifactMode::default()));
+        }
+        let mode = unsafe { read_string(env, value, c"artifactMode must be a string")? };
+        kernel_store::ArtifactMode::parse(&mode)
+            .map(ArtifactModeArg)
+            .map_err(|e| unsafe { super::throw_value(env, &e.to_string()) })
+    }
+}
+
+/// Which store a tool's call is about: `snapshot`, `transcript` or `bundle`, or all of them
+/// when omitted.
+pub struct ScopeArg(pub kernel_store::Scope);
+
+impl FromNapiValue for ScopeArg {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        if is_nullish(unsafe { type_of(env, value) }) {
+            return Ok(ScopeArg(kernel_store::Scope::All));
+        }
+        let scope = unsafe { read_string(env, value, c"scope must be a string")? };
+        match scope.as_str() {
+            "snapshot" => Ok(ScopeArg(kernel_store::Scope::Snapshots)),
+            "transcript" => Ok(ScopeArg(kernel_store::Scope::Transcripts)),
+            "bundle" => Ok(ScopeArg(kernel_store::Scope::Bundles)),
+            other => Err(unsafe {
+                super::throw_value(
+                    env,
+                    &format!(
+                        "scope must be 'snapshot', 'transcript' or 'bundle', not {}",
+                        kernel_store::json::quote(other)
+                    ),
+                )
+            }),
+        }
+    }
+}
