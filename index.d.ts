@@ -83,9 +83,9 @@ export declare class Importer {
   constructor()
   /**
    * Starts an import into `dirPath` (emptied first, as swing-store does) or, for `null`,
-   * into memory. `options` are the new store's, as for `KernelStore.open`; an import runs
-   * in `unsafeFastMode` unless it is `false`, since its file only becomes the store at
-   * the first commit.
+   * into memory. `options` are the new store's, as for `KernelStore.open`. On disk the
+   * import is written without a journal into a side file that only becomes the store at
+   * its first commit; `unsafeFastMode` applies from then on.
    */
   static create(dirPath: string | null, artifactMode?: string, options?: OpenOptions | undefined | null): Importer
   /** Takes a page of export-data rows (`[key, value]`, `null` deleting). */

@@ -107,7 +107,7 @@ test.serial('the upstream termination leak on @agoric/swing-store is reported as
   const dir = makeTempDir('audit-leak');
   const swingStore = initTheirs(dir);
   // Terminated while its vatParameters still hold the marker: the kernel deletes the key
-  // without releasing the count (refcount-model.md §4.4).
+  // without releasing the count (docs/refcounts.md §3).
   const marker = await runCrankByCrank(swingStore, ['create', 'terminate']);
   await swingStore.hostStorage.close();
 

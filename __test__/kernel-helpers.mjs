@@ -47,7 +47,7 @@ export const kvDiff = (ours, theirs, max = 20) => {
 
 /**
  * Recomputes `kref.refCount` ("reachable,recognizable") from the holders present in a quiescent
- * kvStore (shared/spec/refcount-model.md §1, §3.1): every non-owner c-list import (a vat's counts
+ * kvStore (docs/refcounts.md §3): every non-owner c-list import (a vat's counts
  * as reachable only with its `R` flag; a device's c-list has no flag and counts for both), every
  * slot of a `vNN.vatParameters`, every slot of a resolved promise's `kpNN.data.slots`, and every
  * slot of a message queued on a promise (`kpNN.queue.N`). Returns the holders too, for messages.

@@ -427,7 +427,7 @@ test('on-disk: 3,000-op random stream with lone surrogates behaves exactly like 
   await streamTest(t, { seed: 0xd15d, count: 3_000, loneSurrogates: true, disk: true, commitWeight: 10 });
 });
 
-test('worked example of swing-store.md §3.4: crank and activity hashes and export rows', t => {
+test('a worked example: crank and activity hashes and export rows', t => {
   const rows = [];
   const ks = KernelStore.open(null, { exportCallback: r => rows.push(r) });
   const kv = ks.kvStore;

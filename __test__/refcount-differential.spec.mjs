@@ -3,8 +3,8 @@
 // @agoric/swing-store 0.10.0. Both sides start from byte-identical kvStores (the JS kernel's own
 // setup writes, replayed onto ours in the same order) and get the same operations; after every
 // operation the return values, the thrown-or-not outcome and message, the whole kvStore, and at
-// every emit the crank/activity hashes must agree. The deliberate differences (shared/spec/
-// refcount-model.md §4.3, §4.4, §4.6) have their own side-by-side tests at the end.
+// every emit the crank/activity hashes must agree. The deliberate differences
+// (docs/design.md §6) have their own side-by-side tests at the end.
 import '@endo/init/debug.js';
 import test from 'ava';
 import { isDeepStrictEqual } from 'node:util';
@@ -750,10 +750,10 @@ test('setVatParameters for a vat the kernel never initialized: same outcome as t
   assertNoDivergence(t, cmp);
 });
 
-test('argument errors: empty and non-kernel krefs throw the JS kernel messages; odd but numeric ids are accepted by both', t => {
+test('argument errors: empty and non-kernel krefs throw the JS kernel messages', t => {
   const pair = makePair();
   const cmp = makeComparer(pair);
-  for (const kref of ['', 'xx', 'o+1', 'p-5', 'kx5', 'KO5', 'ko05', 'kp040', 'kd7', 'ko99999999999999999999999']) {
+  for (const kref of ['', 'xx', 'o+1', 'p-5', 'kx5', 'KO5', 'kd7']) {
     for (const options of [undefined, { isExport: true }]) {
       cmp.ops.inc(kref, 'tag', options);
       cmp.ops.dec(kref, 'tag', options);
@@ -768,8 +768,11 @@ test('krefs only the JS parser accepts or words differently (BigInt-based parsin
   // parseKernelSlot does Nat(BigInt(suffix)), so '' (0n), ' 5' and '0x1f' parse, and other
   // malformed suffixes fail with BigInt's/Nat's own message. Ours accepts only decimal digits
   // and reports every malformed kref as `invalid kernelSlot "..."` (ERR_INVALID_KREF).
+  // Padded and oversized numbers are refused too: the kernel writes `ko${id}` of a safe
+  // integer, and `ko05.refCount` is not `ko5.refCount`, so counting under it would keep a
+  // count no kernel reads.
   const { kk, ks } = makePair();
-  for (const kref of ['ko', 'kd', 'ko 5', 'ko0x1f']) {
+  for (const kref of ['ko', 'kd', 'ko 5', 'ko0x1f', 'ko05', 'ko99999999999999999999999']) {
     const js = attempt(() => kk.incrementRefCount(kref, 't', { isExport: true }));
     t.true(js.ok, `JS accepts ${show(kref)}`);
     const ours = t.throws(() => ks.incrementRefCount(kref, 't', { isExport: true }));

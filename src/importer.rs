@@ -47,9 +47,9 @@ impl Importer {
     }
 
     /// Starts an import into `dirPath` (emptied first, as swing-store does) or, for `null`,
-    /// into memory. `options` are the new store's, as for `KernelStore.open`; an import runs
-    /// in `unsafeFastMode` unless it is `false`, since its file only becomes the store at
-    /// the first commit.
+    /// into memory. `options` are the new store's, as for `KernelStore.open`. On disk the
+    /// import is written without a journal into a side file that only becomes the store at
+    /// its first commit; `unsafeFastMode` applies from then on.
     #[napi(
         factory,
         catch_unwind,
@@ -61,14 +61,10 @@ impl Importer {
         options: OpenOptionsArg,
     ) -> Result<Importer, JsErr> {
         let mut options = options.0;
-        let mut core = core_options(&options);
-        if options.unsafe_fast_mode.is_none() {
-            core.durability = kernel_store::Importer::default_durability();
-        }
         let importer = kernel_store::Importer::create(
             dir_path.0.as_deref().map(Path::new),
             artifact_mode.0,
-            core,
+            core_options(&options),
         )
         .map_err(to_js)?;
         Ok(Importer {

@@ -3,6 +3,15 @@
 //! the argument. None relies on napi-rs's own conversions (their errors carry N-API status
 //! names such as `StringExpected` as codes), and none sizes an allocation from a length a JS
 //! value claims (a sparse array can claim 2^32 - 1 elements).
+//!
+//! This module is the binding's one `unsafe` zone. Reading a JS value without napi-rs's
+//! conversions means calling N-API directly, and every such call is `unsafe` because its
+//! `napi_env` and `napi_value` must belong to the current call. They do here: each reader runs
+//! inside napi-rs's `FromNapiValue`, on the arguments of the call being converted, and keeps
+//! nothing past it (byte views of a `Uint8Array` are used before the call returns, while the
+//! argument keeps its buffer alive). Every N-API status is checked, and a failed read becomes a
+//! coded JS exception rather than a panic. Nothing outside `args/` (and the export callback's
+//! rethrow in `handle.rs`) uses `unsafe`.
 
 mod capdata;
 mod instance;

@@ -38,9 +38,12 @@ pub trait KernelKv {
     }
 }
 
+/// One kernel-facet write: a set (`Some`) or a delete (`None`).
+pub type KernelWrite = (String, Option<Vec<u8>>);
+
 #[derive(Default)]
 pub struct Batch {
-    writes: Vec<(String, Option<Vec<u8>>)>,
+    writes: Vec<KernelWrite>,
     maybe_free: Vec<String>,
 }
 
@@ -85,7 +88,7 @@ impl Batch {
     }
 
     /// The writes in the order they were made, and the krefs to note as maybe-free.
-    pub fn into_parts(self) -> (Vec<(String, Option<Vec<u8>>)>, Vec<String>) {
+    pub fn into_parts(self) -> (Vec<KernelWrite>, Vec<String>) {
         (self.writes, self.maybe_free)
     }
 }

@@ -84,12 +84,6 @@ impl Db {
         self.path.as_deref()
     }
 
-    /// The file was renamed (a staged import became the store): SQLite keeps its open file,
-    /// and what names it from now on is the new path.
-    pub fn moved_to(&mut self, path: PathBuf) {
-        self.path = Some(path);
-    }
-
     pub fn is_readonly(&self) -> bool {
         self.readonly
     }

@@ -71,6 +71,16 @@ pub fn vat_number(text: &[u8]) -> Option<u64> {
     }
 }
 
+/// `Number(text)` of a position in an artifact name or export-data key (`transcript.v1.5`),
+/// for the decimal ones a position can be; anything else names no position.
+pub fn name_position(text: &str) -> Option<u64> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    trimmed.parse().ok()
+}
+
 /// The key holding a kref's refcount.
 pub fn ref_count_key(kref: &str) -> String {
     let mut key = String::with_capacity(kref.len() + 9);

@@ -26,6 +26,18 @@ pub fn quote_wtf8(bytes: &[u8]) -> String {
     out
 }
 
+/// Whether JS finds a parsed JSON value (absent: `undefined`) truthy, as swing-store's checks
+/// of an export record's fields do.
+pub fn truthy(value: Option<&serde_json::Value>) -> bool {
+    use serde_json::Value;
+    match value {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    }
+}
+
 /// A JSON array of strings (`vat.names`, `vats.terminated`, ...), or `None` for anything else.
 pub fn string_list(text: &str) -> Option<Vec<String>> {
     serde_json::from_str(text).ok()

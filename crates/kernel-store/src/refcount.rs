@@ -1,5 +1,5 @@
 //! Kernel object and promise refcounts with the kernel's names, semantics, write order and
-//! messages (docs/refcounts.md): objects `koNN.refCount = "R,C"`, promises
+//! messages (docs/refcounts.md §2): objects `koNN.refCount = "R,C"`, promises
 //! `kpNN.refCount = "N"`, devices untracked. Each operation is built as a [`Batch`] over the
 //! kernel's kvStore and applied whole.
 

@@ -95,10 +95,12 @@ impl Default for OpenOptions {
     }
 }
 
-/// A file that only becomes the store at its first commit (an import in progress).
+/// A file that only becomes the store at its first commit (an import in progress), and the
+/// durability the store runs with from then on.
 struct PendingRename {
     from: PathBuf,
     to: PathBuf,
+    durability: Durability,
 }
 
 pub struct KernelStore {
@@ -200,15 +202,22 @@ impl KernelStore {
             // A staged file left by an earlier import that never committed is not a store.
             let _ = std::fs::remove_file(file);
         }
-        let db = Db::open(db_location, options.readonly, options.durability)?;
-        let trace = options.trace_file.as_deref().map(Trace::open).transpose()?;
         let pending_rename = match (location, &file) {
             (StoreLocation::Staged(dir), Some(file)) => Some(PendingRename {
                 from: file.clone(),
                 to: dir.join(DB_FILE_NAME),
+                durability: options.durability,
             }),
             _ => None,
         };
+        // A staged file is no store until it is renamed, so it needs no journal; it must not
+        // have one, since a WAL or a rollback journal would stay behind under the old name.
+        let durability = match pending_rename {
+            Some(_) => Durability::UnsafeFast,
+            None => options.durability,
+        };
+        let db = Db::open(db_location, options.readonly, durability)?;
+        let trace = options.trace_file.as_deref().map(Trace::open).transpose()?;
         Ok(KernelStore {
             db,
             kv: Kv::new(options.spill_threshold_bytes, trace),
@@ -248,7 +257,9 @@ impl KernelStore {
         self.kv.flush_trace()?;
         if let Some(rename) = self.pending_rename.take() {
             finish_rename(&rename)?;
-            self.db.moved_to(rename.to);
+            // From now on this is the store: reopened under its name, journaled as asked.
+            let reopened = Db::open(Location::File(&rename.to), false, rename.durability)?;
+            std::mem::replace(&mut self.db, reopened).close()?;
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! The read-only refcount audit (refcount-model.md §3.4): every holder kind, the tolerances,
+//! The read-only refcount audit (docs/refcounts.md §3): every holder kind, the tolerances,
 //! the GC-action invariants, malformed values and files that are not swing-stores.
 
 mod common;

@@ -1,6 +1,6 @@
 //! Bundles behave as swing-store's bundleStore: ids checked against contents before anything
 //! is written, b0 kept as JSON text and b1 as raw zip bytes, swing-store's messages, and
-//! `bundle.<id>` export records (shared/spec/swing-store.md §5.3).
+//! `bundle.<id>` export records (docs/design.md §4).
 
 mod common;
 

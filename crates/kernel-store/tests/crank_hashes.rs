@@ -1,4 +1,4 @@
-//! The crank-hash and activity-hash vectors of shared/spec/swing-store.md §3.4, observed by
+//! The crank-hash and activity-hash vectors of docs/design.md §2, observed by
 //! running @agoric/swing-store 0.10.0.
 
 mod common;

@@ -388,8 +388,7 @@ fn a_truncated_database_file_is_refused_naming_the_file() {
         "{err}"
     );
     let err = kernel_store::audit_refcounts_at(dir.path(), Default::default())
-        .err()
-        .expect("the audit refuses it too");
+        .expect_err("the audit refuses it too");
     assert_eq!(err.code(), "ERR_CORRUPT", "{err}");
     assert!(
         err.to_string().contains(&file.display().to_string()),

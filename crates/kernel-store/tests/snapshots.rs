@@ -1,7 +1,6 @@
 //! Snapshots behave as swing-store's snapStore: one in-use snapshot per vat, named by the hash
 //! of its uncompressed bytes, stored as valid gzip, read back with the hash checked at the end,
-//! retired, pruned and deleted with swing-store's export records (shared/spec/swing-store.md
-//! §5.2).
+//! retired, pruned and deleted with swing-store's export records (docs/design.md §4).
 
 mod common;
 

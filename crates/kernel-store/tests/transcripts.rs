@@ -1,6 +1,6 @@
 //! Transcripts behave as swing-store's transcriptStore: spans, the span hash chain, export
 //! records, reads with their call-time and end-of-iteration errors, rollovers, termination and
-//! budgeted deletion (shared/spec/swing-store.md §5.1).
+//! budgeted deletion (docs/design.md §4).
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! One pass over `kvStore`: every key that holds a reference is recognised from its name
 //! alone and turned into `hold` calls on a [`Sink`], together with the stored counts, owners
-//! and export flags the comparison needs (refcount-model.md §1, §3.1, §3.4).
+//! and export flags the comparison needs (docs/refcounts.md §3).
 //!
 //! Nothing here depends on the order entries arrive in. The four keys that decide how other
 //! keys are read or judged — `gcActions` (which imports wait for a `retireImport`),

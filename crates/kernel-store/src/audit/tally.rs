@@ -1,5 +1,5 @@
 //! What the passes accumulate: pass one's per-kref tallies (computed counts next to the stored
-//! ones, owners, export flags), their classification into findings (refcount-model.md §3.4
+//! ones, owners, export flags), their classification into findings (docs/refcounts.md §3
 //! tolerances and GC-action invariants), and pass two's holder lists for the krefs found.
 
 use std::collections::HashMap;

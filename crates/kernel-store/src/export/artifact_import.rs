@@ -13,7 +13,8 @@ use crate::transcript::artifacts::{self as transcripts, SpanImport};
 
 pub enum ArtifactImport {
     Bundle(BundleImport),
-    Snapshot(SnapshotImport),
+    /// Boxed: a snapshot's streaming gzip state dwarfs the other variants.
+    Snapshot(Box<SnapshotImport>),
     Transcript(SpanImport),
 }
 
@@ -22,7 +23,8 @@ impl ArtifactImport {
     pub fn begin(db: &mut Db, name: &str, mode: ArtifactMode) -> Result<Option<ArtifactImport>> {
         Ok(match tag(name) {
             "bundle" => Some(ArtifactImport::Bundle(BundleImport::begin(name)?)),
-            "snapshot" => snapshots::begin_import(db, name, mode)?.map(ArtifactImport::Snapshot),
+            "snapshot" => snapshots::begin_import(db, name, mode)?
+                .map(|s| ArtifactImport::Snapshot(Box::new(s))),
             "transcript" => {
                 transcripts::begin_import(db, name, mode)?.map(ArtifactImport::Transcript)
             }
@@ -57,7 +59,7 @@ impl ArtifactImport {
     pub fn finish(self, db: &mut Db) -> Result<()> {
         match self {
             ArtifactImport::Bundle(bundle) => bundle.finish(db),
-            ArtifactImport::Snapshot(snapshot) => snapshot.finish(db),
+            ArtifactImport::Snapshot(snapshot) => (*snapshot).finish(db),
             ArtifactImport::Transcript(span) => span.finish(db),
         }
     }

@@ -71,13 +71,17 @@ impl Section {
             Section::Transcripts(_) => Section::Bundles(None),
             Section::Bundles(_) | Section::Done => Section::Done,
         };
-        let in_scope = match (&next, scope) {
-            (_, Scope::All) | (Section::Done, _) => true,
-            (Section::SnapshotsInUse(_) | Section::SnapshotsRetired(_), Scope::Snapshots) => true,
-            (Section::Transcripts(_), Scope::Transcripts) => true,
-            (Section::Bundles(_), Scope::Bundles) => true,
-            _ => false,
-        };
+        let in_scope = matches!(
+            (&next, scope),
+            (_, Scope::All)
+                | (Section::Done, _)
+                | (
+                    Section::SnapshotsInUse(_) | Section::SnapshotsRetired(_),
+                    Scope::Snapshots
+                )
+                | (Section::Transcripts(_), Scope::Transcripts)
+                | (Section::Bundles(_), Scope::Bundles)
+        );
         if in_scope {
             next
         } else {
@@ -138,7 +142,8 @@ impl ArtifactNameCursor {
 
 /// One artifact being read out.
 pub enum ArtifactReader {
-    Snapshot(SnapshotReader),
+    /// Boxed: a snapshot's decompressor state dwarfs the other variants.
+    Snapshot(Box<SnapshotReader>),
     Transcript(SpanArtifact),
     Bundle(Option<Vec<u8>>),
 }
@@ -342,7 +347,9 @@ pub fn artifact_names_page(
 /// cannot provide it.
 pub fn open_artifact(db: &Db, name: &str) -> Result<ArtifactReader> {
     match tag(name) {
-        "snapshot" => snapshots::open_artifact(db, name).map(ArtifactReader::Snapshot),
+        "snapshot" => {
+            snapshots::open_artifact(db, name).map(|r| ArtifactReader::Snapshot(Box::new(r)))
+        }
         "transcript" => SpanArtifact::open(db, name).map(ArtifactReader::Transcript),
         "bundle" => bundles::artifact(db, name).map(|b| ArtifactReader::Bundle(Some(b))),
         _ => Err(Error::InvalidArtifactName {

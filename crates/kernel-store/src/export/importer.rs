@@ -19,7 +19,6 @@ use std::path::Path;
 
 use super::metadata::PendingRecords;
 use super::{ArtifactImport, ArtifactMode};
-use crate::db::Durability;
 use crate::error::{Error, Result};
 use crate::json::quote;
 use crate::kv::facet::Facet;
@@ -39,9 +38,9 @@ pub struct Importer {
 
 impl Importer {
     /// Starts an import into `dir` (emptied first, as swing-store's forced reset does), or in
-    /// memory when `dir` is `None`. `options` are the store's; the durability defaults to
-    /// swing-store's `unsafeFastMode`, which an import may use because its file is not the
-    /// store until the first commit.
+    /// memory when `dir` is `None`. `options` are the store's: on disk it is built without a
+    /// journal (its file is not the store until the first commit, so a crash loses nothing
+    /// that was a store), and runs with `options.durability` from that commit on.
     pub fn create(
         dir: Option<&Path>,
         mode: ArtifactMode,
@@ -67,11 +66,6 @@ impl Importer {
             offered: HashSet::new(),
             current: None,
         })
-    }
-
-    /// The durability an import runs with unless the host asks otherwise.
-    pub fn default_durability() -> Durability {
-        Durability::UnsafeFast
     }
 
     /// Takes export-data rows: `kv.<key>` rows are written as the kernel facet writes them (a

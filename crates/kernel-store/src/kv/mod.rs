@@ -6,7 +6,7 @@
 //! Nothing written between two commits is visible to another connection, so holding the
 //! block in memory and writing it in the one transaction at commit leaves the database bytes
 //! exactly as swing-store would, at a fraction of the cost of one SQLite statement per write
-//! (docs/design.md, "The block in memory"). A block that outgrows memory is spilled into the
+//! (docs/design.md §3). A block that outgrows memory is spilled into the
 //! open transaction whenever no savepoint could need to undo it.
 
 mod committed;

@@ -9,7 +9,8 @@ use super::{blob, current_key, snapshot_key, snapshot_record, SnapshotReader, Sn
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::export::ArtifactMode;
-use crate::json::quote;
+use crate::ids::name_position;
+use crate::json::{quote, truthy};
 use crate::render;
 use crate::sql::{query_all, query_one};
 
@@ -101,15 +102,6 @@ fn parse_name(name: &str) -> Option<(&str, &str)> {
     }
 }
 
-/// `Number(text)` for a snapshot position in a name; anything else names no snapshot.
-fn js_position(text: &str) -> Option<u64> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    trimmed.parse().ok()
-}
-
 /// Opens a snapshot artifact for export: its uncompressed bytes.
 pub fn open_artifact(db: &Db, name: &str) -> Result<SnapshotReader> {
     let Some((vat_id, pos)) = parse_name(name) else {
@@ -120,7 +112,7 @@ pub fn open_artifact(db: &Db, name: &str) -> Result<SnapshotReader> {
             ),
         });
     };
-    let row: Option<Option<Vec<u8>>> = match js_position(pos) {
+    let row: Option<Option<Vec<u8>>> = match name_position(pos) {
         Some(snap_pos) => query_one(
             db.conn(),
             "SELECT compressedSnapshot FROM snapshots WHERE vatID = ? AND snapPos = ?",
@@ -152,15 +144,6 @@ struct SnapshotRecord {
 
 fn invalid(message: String) -> Error {
     Error::InvalidExportData { message }
-}
-
-fn truthy(value: Option<&Value>) -> bool {
-    match value {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(_) => true,
-    }
 }
 
 impl SnapshotRecord {
@@ -236,7 +219,7 @@ pub fn repair_record(db: &mut Db, key: &str, value: &str) -> Result<()> {
     let record = SnapshotRecord::parse(key, value)?;
     let mut parts = key.split('.').skip(1);
     let (key_vat, key_pos) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    if key_vat != record.vat_id || js_position(key_pos) != Some(record.snap_pos) {
+    if key_vat != record.vat_id || name_position(key_pos) != Some(record.snap_pos) {
         return Err(invalid(format!(
             "snapshot key {} mismatches metadata {}",
             quote(key),
@@ -295,7 +278,7 @@ pub fn begin_import(db: &mut Db, name: &str, mode: ArtifactMode) -> Result<Optio
     let no_metadata = || Error::NoArtifactMetadata {
         message: format!("no metadata for snapshot {}", quote(name)),
     };
-    let snap_pos = js_position(pos).ok_or_else(no_metadata)?;
+    let snap_pos = name_position(pos).ok_or_else(no_metadata)?;
     let (expected_hash, in_use) = stored(db, vat_id, snap_pos)?.ok_or_else(no_metadata)?;
     if !in_use && mode != ArtifactMode::Debug {
         return Ok(None);

@@ -14,7 +14,8 @@ use super::{
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::export::ArtifactMode;
-use crate::json::quote;
+use crate::ids::name_position;
+use crate::json::{quote, truthy};
 use crate::render;
 use crate::sql::{query_all, query_one, text_lossy};
 
@@ -137,15 +138,6 @@ fn parse_name(name: &str) -> Option<(&str, &str, &str)> {
     }
 }
 
-/// `Number(text)` for the decimal positions in artifact names; anything else names no span.
-fn js_position(text: &str) -> Option<u64> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    trimmed.parse().ok()
-}
-
 /// A span artifact being read out: its items, each followed by a newline.
 #[derive(Debug)]
 pub struct SpanArtifact {
@@ -167,7 +159,7 @@ impl SpanArtifact {
         let unavailable = || Error::ArtifactUnavailable {
             message: format!("transcript span {} not available", quote(name)),
         };
-        let start_pos = js_position(start).ok_or_else(unavailable)?;
+        let start_pos = name_position(start).ok_or_else(unavailable)?;
         let cursor =
             read::begin_read_span(db, vat_id, SpanStart::At(start_pos)).map_err(|e| match e {
                 Error::NoTranscriptSpan { .. } => unavailable(),
@@ -250,12 +242,6 @@ impl SpanRecord {
             ))
         };
         let field = |name: &str| metadata.get(name).filter(|v| !v.is_null());
-        let truthy = |v: Option<&Value>| match v {
-            None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-            Some(Value::Number(n)) => n.as_f64() != Some(0.0),
-            Some(Value::String(s)) => !s.is_empty(),
-            Some(_) => true,
-        };
         let is_current = truthy(metadata.get("isCurrent"));
         if check_fields {
             if key.ends_with(".current") != is_current {
@@ -311,7 +297,7 @@ impl SpanRecord {
         };
         let mut parts = key.split('.');
         let (key_vat, key_start) = (parts.nth(1).unwrap_or(""), parts.next().unwrap_or(""));
-        if key_start != "current" && js_position(key_start) != Some(bounds.start_pos) {
+        if key_start != "current" && name_position(key_start) != Some(bounds.start_pos) {
             return Err(mismatch());
         }
         if key_vat != vat_id {
@@ -407,9 +393,9 @@ pub fn begin_import(db: &mut Db, name: &str, mode: ArtifactMode) -> Result<Optio
     let no_metadata = || Error::NoArtifactMetadata {
         message: format!("no metadata for transcript span {}", quote(name)),
     };
-    let start_pos = js_position(start).ok_or_else(no_metadata)?;
+    let start_pos = name_position(start).ok_or_else(no_metadata)?;
     let metadata = stored_span(db, vat_id, start_pos)?.ok_or_else(no_metadata)?;
-    if js_position(end) != Some(metadata.end_pos) {
+    if name_position(end) != Some(metadata.end_pos) {
         return Err(Error::InvalidExportData {
             message: format!(
                 "transcript artifact {} ends at {end}, but its metadata says {}",

@@ -1,0 +1,334 @@
+//! State sync (docs/state-sync.md): the exporter's data and artifacts, the importer's checks
+//! and its staged file, and metadata repair.
+
+mod common;
+
+use common::*;
+use kernel_store::{
+    ArtifactMode, ArtifactNameCursor, ExportDataCursor, ExportRow, Exporter, Facet, Importer,
+    KernelStore, OpenOptions, SnapshotWriter, DB_FILE_NAME,
+};
+
+/// A store on disk with kvStore rows of every namespace, two vats' transcripts (one rolled
+/// over), a snapshot and a bundle, committed.
+fn populated(dir: &std::path::Path) {
+    let mut store = KernelStore::open(Some(dir), OpenOptions::default()).unwrap();
+    store.kv_set(Facet::Kernel, "kernel.a", "1").unwrap();
+    store.kv_set(Facet::Kernel, "local.x", "l").unwrap();
+    store.kv_set(Facet::Host, "host.height", "7").unwrap();
+    for vat in ["v1", "v2"] {
+        store.init_transcript(vat).unwrap();
+        store.add_item(vat, &format!("{vat} first")).unwrap();
+    }
+    store.rollover_span("v1").unwrap();
+    store.add_item("v1", "v1 second").unwrap();
+    let mut writer = SnapshotWriter::new();
+    writer.write(b"heap image").unwrap();
+    store.save_snapshot("v1", 1, writer).unwrap();
+    let json = r#"{"moduleFormat":"nestedEvaluate","source":"1"}"#;
+    let id = format!("b0-{}", kernel_store::hex::sha256_hex(json));
+    store
+        .add_bundle(
+            &id,
+            &kernel_store::BundleInput::B0 {
+                module_format: "nestedEvaluate".into(),
+                json: json.into(),
+            },
+        )
+        .unwrap();
+    commit(&mut store);
+    store.close().unwrap();
+}
+
+fn export_data(exporter: &Exporter) -> Vec<(String, String)> {
+    let mut cursor = ExportDataCursor::default();
+    let mut rows = Vec::new();
+    loop {
+        let page = exporter.export_data_page(&mut cursor, 3).unwrap();
+        if page.is_empty() {
+            return rows;
+        }
+        rows.extend(page.into_iter().map(|(k, v)| {
+            (
+                String::from_utf8(k).unwrap(),
+                String::from_utf8(v.unwrap()).unwrap(),
+            )
+        }));
+    }
+}
+
+fn artifact_names(exporter: &Exporter) -> Vec<String> {
+    exporter.check_complete().unwrap();
+    let mut cursor = ArtifactNameCursor::default();
+    let mut names = Vec::new();
+    loop {
+        let page = exporter.artifact_names_page(&mut cursor, 2).unwrap();
+        if page.is_empty() {
+            return names;
+        }
+        names.extend(page);
+    }
+}
+
+fn artifact(exporter: &Exporter, name: &str) -> Vec<u8> {
+    let mut reader = exporter.open_artifact(name).unwrap();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = exporter.read_artifact(&mut reader, 4).unwrap() {
+        bytes.extend(chunk);
+    }
+    bytes
+}
+
+/// Imports everything `exporter` offers into `dir` (in memory when `None`).
+fn import(exporter: &Exporter, dir: Option<&std::path::Path>) -> kernel_store::Result<KernelStore> {
+    let mut importer = Importer::create(dir, ArtifactMode::Operational, OpenOptions::default())?;
+    let rows: Vec<ExportRow> = export_data(exporter)
+        .into_iter()
+        .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
+        .collect();
+    importer.add_export_data(&rows)?;
+    for name in artifact_names(exporter) {
+        if importer.begin_artifact(&name)? {
+            importer.write_artifact(&artifact(exporter, &name))?;
+            importer.finish_artifact()?;
+        }
+    }
+    importer.finish()
+}
+
+#[test]
+fn export_data_lists_consensus_rows_then_snapshots_spans_and_bundles_in_swing_stores_order() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let keys: Vec<String> = export_data(&exporter).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys.iter()
+            .filter(|k| k.starts_with("kv."))
+            .cloned()
+            .collect::<Vec<_>>(),
+        ["kv.kernel.a"]
+    );
+    let tags: Vec<&str> = keys.iter().map(|k| k.split('.').next().unwrap()).collect();
+    assert_eq!(
+        tags,
+        [
+            "kv",
+            "snapshot",
+            "snapshot",
+            "transcript",
+            "transcript",
+            "transcript",
+            "bundle"
+        ]
+    );
+    assert_eq!(keys[1..3], ["snapshot.v1.1", "snapshot.v1.current"]);
+    assert_eq!(
+        keys[3..6],
+        [
+            "transcript.v1.0",
+            "transcript.v1.current",
+            "transcript.v2.current"
+        ]
+    );
+}
+
+#[test]
+fn get_host_kv_reads_host_keys_only() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    assert_eq!(
+        exporter.get_host_kv(b"host.height").unwrap(),
+        Some(b"7".to_vec())
+    );
+    let err = exporter.get_host_kv(b"kernel.a").unwrap_err();
+    assert_eq!(err.to_string(), "getHostKV requires host keys");
+    assert_eq!(err.code(), "ERR_HOST_KEY_REQUIRED");
+}
+
+#[test]
+fn operational_artifacts_are_current_spans_in_use_snapshots_and_bundles() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let names = artifact_names(&exporter);
+    assert_eq!(
+        names[..3],
+        ["snapshot.v1.1", "transcript.v1.1.2", "transcript.v2.0.1"]
+    );
+    assert!(names[3].starts_with("bundle.b0-"));
+    assert_eq!(artifact(&exporter, "snapshot.v1.1"), b"heap image");
+    assert_eq!(artifact(&exporter, "transcript.v1.1.2"), b"v1 second\n");
+    let archival = Exporter::open(dir.path(), ArtifactMode::Archival).unwrap();
+    assert!(artifact_names(&archival).contains(&"transcript.v1.0.1".to_owned()));
+}
+
+#[test]
+fn the_exporter_sees_the_commit_before_its_first_read_while_the_writer_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let before = export_data(&exporter);
+    let mut writer = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    writer.kv_set(Facet::Kernel, "kernel.b", "2").unwrap();
+    commit(&mut writer);
+    assert_eq!(export_data(&exporter), before);
+    let fresh = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    assert_eq!(export_data(&fresh).len(), before.len() + 1);
+}
+
+#[test]
+fn an_exporter_never_creates_a_store_where_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Exporter::open(dir.path(), ArtifactMode::Operational)
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "ERR_NOT_A_SWING_STORE");
+    assert!(!dir.path().join(DB_FILE_NAME).exists());
+}
+
+#[test]
+fn an_import_reproduces_the_export_and_becomes_the_store_only_at_its_first_commit() {
+    let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    populated(from.path());
+    let exporter = Exporter::open(from.path(), ArtifactMode::Operational).unwrap();
+    let target = to.path().join("store");
+    let mut imported = import(&exporter, Some(&target)).unwrap();
+    assert!(
+        !target.join(DB_FILE_NAME).exists(),
+        "not a store before the commit"
+    );
+    commit(&mut imported);
+    assert!(target.join(DB_FILE_NAME).exists());
+    imported.close().unwrap();
+    let again = Exporter::open(&target, ArtifactMode::Operational).unwrap();
+    assert_eq!(export_data(&again), export_data(&exporter));
+    assert_eq!(artifact(&again, "transcript.v1.1.2"), b"v1 second\n");
+}
+
+#[test]
+fn an_import_closed_before_any_commit_leaves_no_file_behind() {
+    let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    populated(from.path());
+    let exporter = Exporter::open(from.path(), ArtifactMode::Operational).unwrap();
+    let imported = import(&exporter, Some(to.path())).unwrap();
+    imported.close().unwrap();
+    assert_eq!(std::fs::read_dir(to.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_span_artifact_that_does_not_hash_to_its_record_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let mut importer =
+        Importer::create(None, ArtifactMode::Operational, OpenOptions::default()).unwrap();
+    let rows: Vec<ExportRow> = export_data(&exporter)
+        .into_iter()
+        .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
+        .collect();
+    importer.add_export_data(&rows).unwrap();
+    assert!(importer.begin_artifact("transcript.v2.0.1").unwrap());
+    importer.write_artifact(b"forged\n").unwrap();
+    let err = importer.finish_artifact().unwrap_err();
+    assert_eq!(err.code(), "ERR_ARTIFACT_HASH_MISMATCH");
+    assert!(
+        err.to_string()
+            .starts_with("artifact \"transcript.v2.0.1\" hash is"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_artifact_offered_twice_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let mut importer =
+        Importer::create(None, ArtifactMode::Operational, OpenOptions::default()).unwrap();
+    let rows: Vec<ExportRow> = export_data(&exporter)
+        .into_iter()
+        .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
+        .collect();
+    importer.add_export_data(&rows).unwrap();
+    importer.begin_artifact("snapshot.v1.1").unwrap();
+    importer.write_artifact(b"heap image").unwrap();
+    importer.finish_artifact().unwrap();
+    let err = importer.begin_artifact("snapshot.v1.1").unwrap_err();
+    assert_eq!(err.code(), "ERR_DUPLICATE_ARTIFACT");
+}
+
+#[test]
+fn an_import_missing_a_required_artifact_is_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let mut importer =
+        Importer::create(None, ArtifactMode::Operational, OpenOptions::default()).unwrap();
+    let rows: Vec<ExportRow> = export_data(&exporter)
+        .into_iter()
+        .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
+        .collect();
+    importer.add_export_data(&rows).unwrap();
+    let err = importer.finish().err().unwrap();
+    assert_eq!(err.code(), "ERR_INCOMPLETE_ARTIFACTS");
+    assert!(err.to_string().starts_with("missing bundles for:"), "{err}");
+}
+
+#[test]
+fn an_unknown_export_data_type_is_refused_on_import() {
+    let mut importer =
+        Importer::create(None, ArtifactMode::Operational, OpenOptions::default()).unwrap();
+    importer
+        .add_export_data(&[(b"unknown.x".to_vec(), Some(b"1".to_vec()))])
+        .unwrap();
+    let err = importer.install_records().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown export-data type \"unknown\" on import"
+    );
+}
+
+#[test]
+fn repair_restores_lost_span_records_and_refuses_disagreeing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let rows: Vec<ExportRow> = export_data(&exporter)
+        .into_iter()
+        .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
+        .collect();
+    let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    store
+        .query(
+            "SELECT COUNT(*) FROM transcriptSpans",
+            &kernel_store::QueryParams::Positional(vec![]),
+        )
+        .unwrap();
+    let repair = store.begin_repair().unwrap();
+    store.repair_export_data(&repair, &rows).unwrap();
+    store.finish_repair(repair).unwrap();
+
+    let mut forged = rows.clone();
+    for (key, value) in &mut forged {
+        if key == b"transcript.v2.current" {
+            *value = Some(
+                String::from_utf8(value.take().unwrap())
+                    .unwrap()
+                    .replace("\"endPos\":1", "\"endPos\":2")
+                    .into_bytes(),
+            );
+        }
+    }
+    let repair = store.begin_repair().unwrap();
+    store.repair_export_data(&repair, &forged).unwrap();
+    let err = store.finish_repair(repair).unwrap_err();
+    assert_eq!(err.code(), "ERR_REPAIR_MISMATCH");
+    assert!(
+        err.to_string()
+            .starts_with("repairTranscriptSpanRecord metadata mismatch"),
+        "{err}"
+    );
+}
+
