@@ -25,6 +25,9 @@ const MAX_VALUE_LENGTH: i32 = 536_870_888;
 /// Enough for every statement of every store, so none is ever prepared twice.
 const STATEMENT_CACHE_CAPACITY: usize = 96;
 
+/// The page cache of a scanning reader, in KiB (SQLite's default is 2 MiB).
+const SCAN_CACHE_KIB: u64 = 64 << 10;
+
 /// How the connection journals and syncs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Durability {
@@ -105,6 +108,17 @@ impl Db {
             self.txn_open = true;
         }
         Ok(&self.conn)
+    }
+
+    /// Readies a read-only connection for whole-table scans (an export) with a larger page
+    /// cache: an export reads the kvStore in key order, and on a store written over time the
+    /// rows lie in no such order, so the same pages are fetched again and again. (A memory
+    /// map was measured too: no faster, and it doubled the exporter's resident memory; a
+    /// 16 MiB cache made the export-data phase twice as slow.)
+    pub fn cache_for_scans(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = -{SCAN_CACHE_KIB}"))
+            .map_err(Error::sqlite("setting up the scan"))
     }
 
     /// Starts a read transaction whose snapshot is fixed at its first read, for an exporter

@@ -377,7 +377,12 @@ impl fmt::Display for Error {
             Error::CorruptDatabase { file, source } => {
                 write!(f, "database file {file} is damaged: {source}")
             }
-            // SQLite's own message, as swing-store surfaces it; `context` is kept for Debug.
+            // SQLite's own message, as swing-store surfaces it (without the statement text
+            // rusqlite adds to a syntax error); `context` is kept for Debug.
+            Error::Sqlite {
+                source: rusqlite::Error::SqlInputError { msg, .. },
+                ..
+            } => f.write_str(msg),
             Error::Sqlite { source, .. } => write!(f, "{source}"),
         }
     }

@@ -306,9 +306,20 @@ impl KernelStore {
         &mut self.db
     }
 
-    /// Rows were written around the kvStore's overlay (an import): its caches start over.
-    pub(crate) fn forget_cached_kv(&mut self) {
-        self.kv.forget_committed();
+    /// An import's kvStore rows (`None` deletes), written as the kernel facet writes them
+    /// (host keys refused, export-noted) but straight into the transaction. They are not
+    /// crank-hashed: an import's store hands no crank hash to anyone.
+    pub(crate) fn load_kv(&mut self, rows: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
+        for (key, _) in rows {
+            Facet::Kernel.check_writable(key)?;
+        }
+        self.db.ensure_txn()?;
+        for &(key, value) in rows {
+            if Facet::Kernel.records(key) {
+                self.exports.note_kv(key, value);
+            }
+        }
+        self.kv.load(&self.db, rows)
     }
 
     fn crank_state(&mut self) -> (&mut Crank, CrankState<'_>) {

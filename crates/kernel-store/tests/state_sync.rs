@@ -331,4 +331,3 @@ fn repair_restores_lost_span_records_and_refuses_disagreeing_ones() {
         "{err}"
     );
 }
-

@@ -8,7 +8,7 @@ use crate::bundle::artifacts::BundleImport;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::json::quote;
-use crate::snapshot::artifacts::{self as snapshots, SnapshotImport};
+use crate::snapshot::artifacts::{self as snapshots, SnapshotImport, SnapshotPopulate};
 use crate::transcript::artifacts::{self as transcripts, SpanImport};
 
 pub enum ArtifactImport {
@@ -57,10 +57,19 @@ impl ArtifactImport {
 
     /// The artifact has ended: checked against its record, and kept.
     pub fn finish(self, db: &mut Db) -> Result<()> {
+        match self.finish_deferred(db)? {
+            Some(snapshot) => snapshot.complete(db),
+            None => Ok(()),
+        }
+    }
+
+    /// [`ArtifactImport::finish`], except that a snapshot, once checked, is handed back with
+    /// its compression still running, for the caller to complete when it likes.
+    pub fn finish_deferred(self, db: &mut Db) -> Result<Option<SnapshotPopulate>> {
         match self {
-            ArtifactImport::Bundle(bundle) => bundle.finish(db),
-            ArtifactImport::Snapshot(snapshot) => (*snapshot).finish(db),
-            ArtifactImport::Transcript(span) => span.finish(db),
+            ArtifactImport::Bundle(bundle) => bundle.finish(db).map(|()| None),
+            ArtifactImport::Snapshot(snapshot) => snapshot.finish().map(Some),
+            ArtifactImport::Transcript(span) => span.finish(db).map(|()| None),
         }
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! The exporter opens its own read-only connection (no writer lock: the node keeps the
 //! store, possibly in another process) inside one read transaction, whose WAL snapshot is
-//! fixed at its first read, so everything it yields describes one commit point however long
-//! the export runs. Opening reads nothing, so it costs the same whatever the store's size.
+//! fixed as it opens, so everything it yields describes one commit point however long the
+//! export runs. Opening reads only the schema, so it costs the same whatever the store's size.
 //! Export data and artifact names are read in pages by key (no statement stays open between
 //! calls) and artifacts in chunks, so neither the data nor an artifact is ever held whole.
 //!
@@ -21,8 +21,7 @@ use crate::export::ArtifactMode;
 use crate::export_log::ExportRow;
 use crate::json::quote;
 use crate::kv::KeyType;
-use crate::snapshot::artifacts::{self as snapshots, Listing};
-use crate::snapshot::SnapshotReader;
+use crate::snapshot::artifacts::{self as snapshots, Listing, SnapshotArtifact};
 use crate::sql::{query_all, query_one, text_bytes, Text};
 use crate::transcript::artifacts as transcripts;
 use crate::transcript::SpanArtifact;
@@ -143,7 +142,7 @@ impl ArtifactNameCursor {
 /// One artifact being read out.
 pub enum ArtifactReader {
     /// Boxed: a snapshot's decompressor state dwarfs the other variants.
-    Snapshot(Box<SnapshotReader>),
+    Snapshot(Box<SnapshotArtifact>),
     Transcript(SpanArtifact),
     Bundle(Option<Vec<u8>>),
 }
@@ -174,7 +173,13 @@ impl Exporter {
             });
         }
         let mut db = Db::open(Location::File(&file), true, Durability::Full)?;
+        db.cache_for_scans()?;
         db.begin_read()?;
+        // Fixed now, as swing-store's is: the export describes the last commit before the
+        // exporter was made, whatever the node commits before the host first reads it.
+        db.conn()
+            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(Error::sqlite("pinning the export"))?;
         Ok(Exporter { db, mode })
     }
 
@@ -365,7 +370,7 @@ pub fn read_artifact(
     max_bytes: usize,
 ) -> Result<Option<Vec<u8>>> {
     match reader {
-        ArtifactReader::Snapshot(snapshot) => snapshot.read_chunk(max_bytes),
+        ArtifactReader::Snapshot(snapshot) => snapshot.read_chunk(db, max_bytes),
         ArtifactReader::Transcript(span) => span.next_chunk(db, max_bytes),
         ArtifactReader::Bundle(bytes) => Ok(bytes.take()),
     }

@@ -14,18 +14,22 @@
 //! before that commit) leaves no file that opens as a store, let alone one that looks
 //! complete.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 
 use super::metadata::PendingRecords;
 use super::{ArtifactImport, ArtifactMode};
 use crate::error::{Error, Result};
 use crate::json::quote;
-use crate::kv::facet::Facet;
+use crate::snapshot::artifacts::SnapshotPopulate;
 use crate::store::{KernelStore, OpenOptions, StoreLocation};
 
 /// How many collected records are installed per query.
 const RECORD_PAGE: usize = 1024;
+
+/// Snapshots compressing in the background while the next artifacts arrive: one per core of
+/// the machines a node runs on, bounding the memory their queued bytes and output take.
+const COMPRESSING_AT_ONCE: usize = 2;
 
 pub struct Importer {
     store: KernelStore,
@@ -34,6 +38,8 @@ pub struct Importer {
     /// Artifact names already offered: a second offer of one is the exporter's fault.
     offered: HashSet<String>,
     current: Option<ArtifactImport>,
+    /// Checked snapshots still compressing, oldest first.
+    compressing: VecDeque<SnapshotPopulate>,
 }
 
 impl Importer {
@@ -65,6 +71,7 @@ impl Importer {
             records: Some(records),
             offered: HashSet::new(),
             current: None,
+            compressing: VecDeque::new(),
         })
     }
 
@@ -72,19 +79,18 @@ impl Importer {
     /// `null` value deletes), every other row is an artifact record kept for installing.
     pub fn add_export_data(&mut self, rows: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
         let records = self.records.as_ref().ok_or_else(after_records)?;
+        let mut kv = Vec::with_capacity(rows.len());
         for (key, value) in rows {
-            if let Some(kv_key) = key.strip_prefix(b"kv.") {
-                match value {
-                    Some(value) => self.store.kv_set(Facet::Kernel, kv_key, value)?,
-                    None => self.store.kv_delete(Facet::Kernel, kv_key)?,
+            match key.strip_prefix(b"kv.") {
+                Some(kv_key) => kv.push((kv_key, value.as_deref())),
+                None => {
+                    let key = String::from_utf8_lossy(key);
+                    let value = value.as_deref().map(String::from_utf8_lossy);
+                    records.put(self.store.db_mut().ensure_txn()?, &key, value.as_deref())?;
                 }
-            } else {
-                let key = String::from_utf8_lossy(key);
-                let value = value.as_deref().map(String::from_utf8_lossy);
-                records.put(self.store.db_mut().ensure_txn()?, &key, value.as_deref())?;
             }
         }
-        Ok(())
+        self.store.load_kv(&kv)
     }
 
     /// The export data has ended: every artifact record is installed, in the order the data
@@ -135,7 +141,20 @@ impl Importer {
     /// The artifact has ended: it is checked against its record and kept.
     pub fn finish_artifact(&mut self) -> Result<()> {
         let artifact = self.current.take().ok_or_else(no_artifact)?;
-        artifact.finish(self.store.db_mut())
+        if let Some(snapshot) = artifact.finish_deferred(self.store.db_mut())? {
+            self.compressing.push_back(snapshot);
+        }
+        while self.compressing.len() > COMPRESSING_AT_ONCE {
+            self.complete_oldest()?;
+        }
+        Ok(())
+    }
+
+    fn complete_oldest(&mut self) -> Result<()> {
+        match self.compressing.pop_front() {
+            Some(snapshot) => snapshot.complete(self.store.db_mut()),
+            None => Ok(()),
+        }
     }
 
     /// Every artifact has been offered: the store must be complete for the artifact mode (at
@@ -143,10 +162,7 @@ impl Importer {
     /// is not is abandoned, leaving nothing behind.
     pub fn finish(mut self) -> Result<KernelStore> {
         match self.check_finished() {
-            Ok(()) => {
-                self.store.forget_cached_kv();
-                Ok(self.store)
-            }
+            Ok(()) => Ok(self.store),
             Err(e) => {
                 let _ = self.store.close();
                 Err(e)
@@ -157,6 +173,9 @@ impl Importer {
     fn check_finished(&mut self) -> Result<()> {
         if self.records.is_some() {
             self.install_records()?;
+        }
+        while !self.compressing.is_empty() {
+            self.complete_oldest()?;
         }
         if let Some(artifact) = &self.current {
             return Err(Error::InvalidArgValue {

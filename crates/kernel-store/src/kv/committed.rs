@@ -154,10 +154,10 @@ impl Committed {
     }
 
     /// Writes `writes` into SQLite (inside the caller's open transaction).
-    pub(super) fn apply(
+    pub(super) fn apply<'w>(
         &mut self,
         conn: &Connection,
-        writes: &BTreeMap<Vec<u8>, Write>,
+        writes: impl IntoIterator<Item = (&'w [u8], Option<&'w [u8]>)>,
     ) -> Result<()> {
         let mut upsert = conn
             .prepare_cached(

@@ -148,7 +148,8 @@ impl Kv {
             return Ok(());
         }
         let writes = self.overlay.drain();
-        if let Err(e) = self.committed.apply(db.conn(), &writes) {
+        let rows = writes.iter().map(|(k, w)| (k.as_slice(), w.as_deref()));
+        if let Err(e) = self.committed.apply(db.conn(), rows) {
             for (key, write) in writes {
                 self.overlay.put(&key, write);
             }
@@ -158,15 +159,27 @@ impl Kv {
         Ok(())
     }
 
+    /// A bulk load (an import) straight into the open transaction, around the overlay and
+    /// the caches: a million rows go in as fast as SQLite takes them, and what was cached
+    /// about SQLite starts over. The overlay holds nothing then (an import writes nothing
+    /// else), so no read could see stale rows through it.
+    pub fn load(&mut self, db: &Db, rows: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
+        debug_assert!(
+            self.overlay.is_empty(),
+            "a bulk load around uncommitted writes"
+        );
+        if let Some(trace) = &mut self.trace {
+            for &(key, value) in rows {
+                trace.write(key, value);
+            }
+        }
+        self.committed.forget();
+        self.committed.apply(db.conn(), rows.iter().copied())
+    }
+
     /// The trace file catches up with the block (at commit and close).
     pub fn flush_trace(&mut self) -> Result<()> {
         self.trace.as_mut().map_or(Ok(()), Trace::flush)
-    }
-
-    /// Forgets what is cached about SQLite, after rows were written around the overlay
-    /// (an import) or by another connection.
-    pub fn forget_committed(&mut self) {
-        self.committed.forget();
     }
 
     fn sync(&mut self, db: &mut Db) -> Result<()> {

@@ -5,7 +5,8 @@
 
 use serde_json::Value;
 
-use super::{blob, current_key, snapshot_key, snapshot_record, SnapshotReader, SnapshotWriter};
+use super::stream::{BackgroundWriter, Compressing};
+use super::{blob, current_key, snapshot_key, snapshot_record};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::export::ArtifactMode;
@@ -102,8 +103,9 @@ fn parse_name(name: &str) -> Option<(&str, &str)> {
     }
 }
 
-/// Opens a snapshot artifact for export: its uncompressed bytes.
-pub fn open_artifact(db: &Db, name: &str) -> Result<SnapshotReader> {
+/// Opens a snapshot artifact for export: its uncompressed bytes, streamed from the stored
+/// gzip a piece at a time (see [`SnapshotArtifact`]).
+pub fn open_artifact(db: &Db, name: &str) -> Result<SnapshotArtifact> {
     let Some((vat_id, pos)) = parse_name(name) else {
         return Err(Error::InvalidArtifactName {
             message: format!(
@@ -112,13 +114,14 @@ pub fn open_artifact(db: &Db, name: &str) -> Result<SnapshotReader> {
             ),
         });
     };
-    let row: Option<Option<Vec<u8>>> = match name_position(pos) {
+    // The row, and the length of its data (NULL once pruned).
+    let row: Option<(i64, Option<u64>)> = match name_position(pos) {
         Some(snap_pos) => query_one(
             db.conn(),
-            "SELECT compressedSnapshot FROM snapshots WHERE vatID = ? AND snapPos = ?",
+            "SELECT rowid, length(compressedSnapshot) FROM snapshots WHERE vatID = ? AND snapPos = ?",
             rusqlite::params![vat_id, snap_pos],
             "exportSnapshot",
-            |row| Ok(blob(row.get_ref(0)?)),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )?,
         None => None,
     };
@@ -126,10 +129,79 @@ pub fn open_artifact(db: &Db, name: &str) -> Result<SnapshotReader> {
         None => Err(Error::ArtifactUnavailable {
             message: format!("snapshot {} not available", quote(name)),
         }),
-        Some(None) => Err(Error::ArtifactUnavailable {
+        Some((_, None)) => Err(Error::ArtifactUnavailable {
             message: format!("artifact {} is not available", quote(name)),
         }),
-        Some(Some(compressed)) => Ok(SnapshotReader::new(compressed, None)),
+        Some((rowid, Some(len))) => Ok(SnapshotArtifact {
+            rowid,
+            offset: 0,
+            len,
+            decoder: flate2::write::MultiGzDecoder::new(Vec::new()),
+            taken: 0,
+            ended: false,
+        }),
+    }
+}
+
+/// Compressed bytes fed to the decoder at a time: a piece inflates to at most about a
+/// thousand times its size, which bounds what one read can hold.
+const PIECE: usize = 16 << 10;
+
+/// A snapshot artifact being read out. A snapshot can be hundreds of megabytes, so neither
+/// its gzip nor its image is ever held whole: each read takes the next pieces of the stored
+/// gzip straight from the row (SQLite's incremental blob reads, within the exporter's read
+/// transaction) and pushes them through a decoder until a chunk's worth has come out.
+pub struct SnapshotArtifact {
+    rowid: i64,
+    /// How much of the stored gzip has been fed to the decoder, of `len`.
+    offset: u64,
+    len: u64,
+    decoder: flate2::write::MultiGzDecoder<Vec<u8>>,
+    /// How much of the decoder's output has been handed out.
+    taken: usize,
+    ended: bool,
+}
+
+impl SnapshotArtifact {
+    /// The next up to `max_len` bytes of the image, or `None` at its end.
+    pub fn read_chunk(&mut self, db: &Db, max_len: usize) -> Result<Option<Vec<u8>>> {
+        let max_len = max_len.max(1);
+        let gzip = |source| Error::Gzip { source };
+        while self.decoder.get_ref().len() - self.taken < max_len && !self.ended {
+            if self.offset == self.len {
+                self.decoder.try_finish().map_err(gzip)?;
+                self.ended = true;
+                break;
+            }
+            let piece = (self.len - self.offset).min(PIECE as u64) as usize;
+            let mut buf = vec![0; piece];
+            db.conn()
+                .blob_open(
+                    rusqlite::MAIN_DB,
+                    "snapshots",
+                    "compressedSnapshot",
+                    self.rowid,
+                    true,
+                )
+                .and_then(|blob| blob.read_at_exact(&mut buf, self.offset as usize))
+                .map_err(Error::sqlite("exportSnapshot"))?;
+            self.offset += piece as u64;
+            std::io::Write::write_all(&mut self.decoder, &buf).map_err(gzip)?;
+        }
+        let output = self.decoder.get_mut();
+        let end = output.len().min(self.taken + max_len);
+        if end == self.taken {
+            return Ok(None);
+        }
+        let chunk = output[self.taken..end].to_vec();
+        self.taken = end;
+        // Hand-outs are dropped from the front once they outweigh what is left, so the
+        // buffer stays near one chunk's size.
+        if self.taken > output.len() / 2 {
+            output.drain(..self.taken);
+            self.taken = 0;
+        }
+        Ok(Some(chunk))
     }
 }
 
@@ -255,14 +327,15 @@ fn stored(db: &Db, vat_id: &str, snap_pos: u64) -> Result<Option<(String, bool)>
     )
 }
 
-/// A snapshot artifact being imported: hashed and compressed as it arrives, checked against
-/// its record at the end, and only then stored.
+/// A snapshot artifact being imported: hashed as it arrives and compressed in the
+/// background (see [`BackgroundWriter`]), checked against its record at the end, and only
+/// then stored.
 pub struct SnapshotImport {
     name: String,
     vat_id: String,
     snap_pos: u64,
     expected_hash: String,
-    writer: SnapshotWriter,
+    writer: BackgroundWriter,
 }
 
 /// Where `name`'s bytes would go, or `None` when `mode` does not import it (a retired
@@ -288,7 +361,7 @@ pub fn begin_import(db: &mut Db, name: &str, mode: ArtifactMode) -> Result<Optio
         vat_id: vat_id.to_owned(),
         snap_pos,
         expected_hash,
-        writer: SnapshotWriter::new(),
+        writer: BackgroundWriter::new(),
     }))
 }
 
@@ -301,25 +374,46 @@ impl SnapshotImport {
         self.writer.write(chunk)
     }
 
-    pub fn finish(self, db: &mut Db) -> Result<()> {
-        let compressed = self.writer.finish()?;
-        if compressed.hash != self.expected_hash {
+    /// Checks the hash now; the row is filled once its compression has finished.
+    pub fn finish(self) -> Result<SnapshotPopulate> {
+        let (hash, uncompressed_size, compressing) = self.writer.finish();
+        if hash != self.expected_hash {
             return Err(Error::ArtifactHashMismatch {
                 message: format!(
                     "snapshot {} hash is {}, metadata says {}",
                     quote(&self.name),
-                    quote(&compressed.hash),
+                    quote(&hash),
                     quote(&self.expected_hash)
                 ),
             });
         }
+        Ok(SnapshotPopulate {
+            vat_id: self.vat_id,
+            snap_pos: self.snap_pos,
+            uncompressed_size,
+            compressing,
+        })
+    }
+}
+
+/// A checked snapshot waiting for its compression before its row is filled.
+pub struct SnapshotPopulate {
+    vat_id: String,
+    snap_pos: u64,
+    uncompressed_size: u64,
+    compressing: Compressing,
+}
+
+impl SnapshotPopulate {
+    pub fn complete(self, db: &mut Db) -> Result<()> {
+        let compressed = self.compressing.wait()?;
         db.execute(
             "UPDATE snapshots SET uncompressedSize = ?, compressedSize = ?, compressedSnapshot = ? \
              WHERE vatID = ? AND snapPos = ?",
             rusqlite::params![
-                compressed.uncompressed_size,
-                compressed.bytes.len() as u64,
-                compressed.bytes,
+                self.uncompressed_size,
+                compressed.len() as u64,
+                compressed,
                 self.vat_id,
                 self.snap_pos
             ],

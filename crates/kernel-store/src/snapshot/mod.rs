@@ -171,7 +171,7 @@ impl SnapStore {
         let (expected, Some(compressed)) = row.ok_or_else(no_snapshot)? else {
             return Err(no_snapshot());
         };
-        Ok(SnapshotReader::new(compressed, Some(expected)))
+        Ok(SnapshotReader::new(compressed, expected))
     }
 
     /// The in-use snapshot's position, hash and sizes, or `None` (the kernel relies on there

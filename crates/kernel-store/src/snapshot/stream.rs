@@ -38,14 +38,19 @@ impl Default for SnapshotWriter {
     }
 }
 
+/// The gzip stream every stored snapshot is written as.
+fn gzip_encoder() -> GzEncoder<Vec<u8>> {
+    GzBuilder::new()
+        .mtime(0)
+        .operating_system(GZIP_OS_UNIX)
+        .write(Vec::new(), Compression::new(GZIP_LEVEL))
+}
+
 impl SnapshotWriter {
     pub fn new() -> SnapshotWriter {
         SnapshotWriter {
             hasher: Sha256::new(),
-            gzip: GzBuilder::new()
-                .mtime(0)
-                .operating_system(GZIP_OS_UNIX)
-                .write(Vec::new(), Compression::new(GZIP_LEVEL)),
+            gzip: gzip_encoder(),
             uncompressed_size: 0,
             started: Instant::now(),
         }
@@ -73,6 +78,87 @@ impl SnapshotWriter {
     }
 }
 
+/// Chunks waiting for a background compressor: enough for a whole snapshot of a few
+/// megabytes (so the producer can go on to the next while this one compresses), few enough
+/// (16 MiB of 64 KiB chunks) to bound what a fast producer can queue.
+const QUEUED_CHUNKS: usize = 256;
+
+/// Takes a snapshot's bytes as they arrive, hashing them here and compressing them on a
+/// thread of its own, so an import compresses one snapshot on one core while the next
+/// arrives on the other. The hash is known as soon as the bytes have all arrived; the gzip
+/// bytes when [`Compressing::wait`] says so.
+pub(super) struct BackgroundWriter {
+    hasher: Sha256,
+    uncompressed_size: u64,
+    chunks: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    compressor: std::thread::JoinHandle<std::io::Result<Vec<u8>>>,
+}
+
+/// A snapshot whose compression is still running.
+pub(super) struct Compressing {
+    compressor: std::thread::JoinHandle<std::io::Result<Vec<u8>>>,
+}
+
+impl Compressing {
+    /// The gzip bytes, once the compressor has finished them.
+    pub fn wait(self) -> Result<Vec<u8>> {
+        match self.compressor.join() {
+            Ok(result) => result.map_err(|source| Error::Gzip { source }),
+            Err(_) => Err(Error::Gzip {
+                source: std::io::Error::other("the snapshot compressor stopped"),
+            }),
+        }
+    }
+}
+
+impl BackgroundWriter {
+    pub fn new() -> BackgroundWriter {
+        let (chunks, queue) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUED_CHUNKS);
+        let compressor = std::thread::spawn(move || {
+            let mut gzip = gzip_encoder();
+            for chunk in queue {
+                gzip.write_all(&chunk)?;
+            }
+            gzip.finish()
+        });
+        BackgroundWriter {
+            hasher: Sha256::new(),
+            uncompressed_size: 0,
+            chunks: Some(chunks),
+            compressor,
+        }
+    }
+
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.hasher.update(chunk);
+        self.uncompressed_size += chunk.len() as u64;
+        let sent = self
+            .chunks
+            .as_ref()
+            .is_some_and(|chunks| chunks.send(chunk.to_vec()).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The compressor has stopped: its own error says why.
+        self.chunks = None;
+        Err(Error::Gzip {
+            source: std::io::Error::other("the snapshot compressor stopped"),
+        })
+    }
+
+    /// The snapshot's hash and size, and its compression, finishing in the background.
+    pub fn finish(mut self) -> (String, u64, Compressing) {
+        self.chunks = None;
+        (
+            hex::encode(&self.hasher.finalize()),
+            self.uncompressed_size,
+            Compressing {
+                compressor: self.compressor,
+            },
+        )
+    }
+}
+
 /// A finished snapshot: its hash (of the uncompressed bytes), sizes and gzip bytes.
 pub(super) struct Compressed {
     pub hash: String,
@@ -93,20 +179,19 @@ impl Write for SnapshotWriter {
     }
 }
 
-/// A stored snapshot, decompressed chunk by chunk. It owns its compressed copy, so the store
-/// stays usable while it is read. A vat's load checks the hash when the data runs out, as
-/// swing-store checks it when its iterator finishes (a reader abandoned early checks
-/// nothing); an export streams the bytes unchecked, as swing-store's does, since the
-/// importer checks them against the export data anyway.
+/// A vat's in-use snapshot, decompressed chunk by chunk. It owns its compressed copy, so the
+/// store stays usable while it is read (the kernel loads a worker and goes on). The hash is
+/// checked when the data runs out, as swing-store checks it when its iterator finishes: a
+/// reader abandoned early checks nothing.
 pub struct SnapshotReader {
     decoder: MultiGzDecoder<std::io::Cursor<Vec<u8>>>,
     hasher: Sha256,
-    expected: Option<String>,
+    expected: String,
     done: bool,
 }
 
 impl SnapshotReader {
-    pub(super) fn new(compressed: Vec<u8>, expected: Option<String>) -> SnapshotReader {
+    pub(super) fn new(compressed: Vec<u8>, expected: String) -> SnapshotReader {
         SnapshotReader {
             decoder: MultiGzDecoder::new(std::io::Cursor::new(compressed)),
             hasher: Sha256::new(),
@@ -135,18 +220,17 @@ impl SnapshotReader {
         };
         if read == 0 {
             self.done = true;
-            if let Some(expected) = self.expected.take() {
-                let actual = hex::encode(&std::mem::take(&mut self.hasher).finalize());
-                if actual != expected {
-                    return Err(Error::SnapshotHashMismatch { actual, expected });
-                }
+            let actual = hex::encode(&std::mem::take(&mut self.hasher).finalize());
+            if actual != self.expected {
+                return Err(Error::SnapshotHashMismatch {
+                    actual,
+                    expected: std::mem::take(&mut self.expected),
+                });
             }
             return Ok(None);
         }
         chunk.truncate(read);
-        if self.expected.is_some() {
-            self.hasher.update(&chunk);
-        }
+        self.hasher.update(&chunk);
         Ok(Some(chunk))
     }
 }
