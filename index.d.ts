@@ -53,7 +53,7 @@ export declare class Exporter {
   /**
    * Opens the store in `dirPath` for export, read-only and without the writer's lock, so
    * the node (in this process or another) keeps running. Everything it yields describes
-   * one commit: the last one before its first read.
+   * one commit: the last one before it opened.
    */
   static open(dirPath: string, artifactMode?: string): Exporter
   /** A `host.` key's value, or `undefined`; any other key is refused. */

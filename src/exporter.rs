@@ -6,11 +6,11 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 
-use napi::bindgen_prelude::{Buffer, Either, Env, Undefined};
+use napi::bindgen_prelude::{Either, Env, Undefined};
 use napi_derive::napi;
 
-use crate::args::JsText;
 use crate::args::{ArtifactModeArg, ArtifactName, DirPath, KeyBytes, MaxLength, PageLimit};
+use crate::args::{JsBytes, JsText};
 use crate::errors::{closed, illegal_constructor, to_js, JsErr};
 use crate::handle::{export_rows, with_store, ExportRows, Shared};
 
@@ -91,7 +91,7 @@ impl Exporter {
 
     /// Opens the store in `dirPath` for export, read-only and without the writer's lock, so
     /// the node (in this process or another) keeps running. Everything it yields describes
-    /// one commit: the last one before its first read.
+    /// one commit: the last one before it opened.
     #[napi(
         factory,
         catch_unwind,
@@ -246,11 +246,11 @@ impl ArtifactReader {
     pub fn read_chunk(
         &mut self,
         #[napi(ts_arg_type = "number")] max_length: MaxLength,
-    ) -> Result<Either<Buffer, Undefined>, JsErr> {
+    ) -> Result<Either<JsBytes, Undefined>, JsErr> {
         self.source
             .read_artifact(&mut self.reader, max_length.0)
             .map(|chunk| match chunk {
-                Some(bytes) => Either::A(bytes.into()),
+                Some(bytes) => Either::A(JsBytes(bytes)),
                 None => Either::B(()),
             })
     }

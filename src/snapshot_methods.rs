@@ -5,7 +5,7 @@
 use napi::bindgen_prelude::{Buffer, Either, Env, Undefined};
 use napi_derive::napi;
 
-use crate::args::{BudgetArg, ChunkArg, MaxLength, SnapPos, VatId, WriterArg};
+use crate::args::{BudgetArg, ChunkArg, JsBytes, MaxLength, SnapPos, VatId, WriterArg};
 use crate::errors::{illegal_constructor, to_js, JsErr};
 use crate::handle::{with_open, with_store};
 use crate::kernel_store::KernelStore;
@@ -93,9 +93,9 @@ impl SnapshotReader {
     pub fn read_chunk(
         &mut self,
         #[napi(ts_arg_type = "number")] max_length: MaxLength,
-    ) -> Result<Either<Buffer, Undefined>, JsErr> {
+    ) -> Result<Either<JsBytes, Undefined>, JsErr> {
         match self.inner.read_chunk(max_length.0).map_err(to_js)? {
-            Some(bytes) => Ok(Either::A(bytes.into())),
+            Some(bytes) => Ok(Either::A(JsBytes(bytes))),
             None => Ok(Either::B(())),
         }
     }

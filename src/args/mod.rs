@@ -31,7 +31,7 @@ pub use sql::{SqlParamsArg, SqlValue};
 pub use tag::Tag;
 pub use text::{
     ArtifactModeArg, ArtifactName, AuditPath, B0BundleJson, BundleId, DirPath, EndoZipBase64,
-    EndoZipBase64Sha512, JsText, KeyBytes, Kref, LateString, ModuleFormat, ScopeArg,
+    EndoZipBase64Sha512, JsBytes, JsText, KeyBytes, Kref, LateString, ModuleFormat, ScopeArg,
     TranscriptItem, VatId,
 };
 

@@ -139,6 +139,44 @@ impl napi::bindgen_prelude::ToNapiValue for JsText {
     }
 }
 
+/// Bytes handed to JS as a `Buffer` whose memory V8 owns (a copy): a stream of chunks then
+/// costs V8 the memory it can see and free at once, where a `Buffer` over Rust memory is
+/// only freed by a finalizer that runs later, letting a fast stream pile up hundreds of
+/// megabytes that V8 never counted.
+pub struct JsBytes(pub Vec<u8>);
+
+impl napi::bindgen_prelude::ToNapiValue for JsBytes {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let mut out = ptr::null_mut();
+        let status = unsafe {
+            sys::napi_create_buffer_copy(
+                env,
+                val.0.len(),
+                val.0.as_ptr().cast(),
+                ptr::null_mut(),
+                &mut out,
+            )
+        };
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::new(
+                Status::from(status),
+                "cannot create buffer".to_owned(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+impl napi::bindgen_prelude::TypeName for JsBytes {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Object
+    }
+}
+
 impl napi::bindgen_prelude::TypeName for JsText {
     fn type_name() -> &'static str {
         "string"
