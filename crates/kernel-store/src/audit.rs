@@ -300,6 +300,7 @@ fn open_read_only(file: &Path) -> Result<Connection> {
         }
         Err(e) => return Err(not_a_swing_store(format!("cannot read {shown}: {e}"))),
     }
+    crate::ofd_locks::install();
     let conn = Connection::open_with_flags(
         file,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -11,6 +11,7 @@ use std::time::Duration;
 use rusqlite::{limits::Limit, Connection, OpenFlags};
 
 use crate::error::{Error, Result};
+use crate::foreign_sqlite::WalGuard;
 
 /// The file name swing-store uses inside a store directory.
 pub const DB_FILE_NAME: &str = "swingstore.sqlite";
@@ -57,6 +58,9 @@ pub struct Db {
     /// SQLite's `data_version` when this connection last looked: another connection's commit
     /// changes it, and then whatever a store cached about the file is stale.
     data_version: i64,
+    /// A WAL writer's check that its `-wal` and `-shm` are still the files at their paths:
+    /// only a writer has a log that can be taken from under it.
+    wal_guard: Option<WalGuard>,
 }
 
 impl Db {
@@ -69,12 +73,19 @@ impl Db {
         };
         let conn =
             connect(location, readonly, durability).map_err(|e| e.in_database(path.as_deref()))?;
+        let wal_guard = match &path {
+            Some(path) if !readonly && durability == Durability::Full => {
+                Some(WalGuard::capture(path))
+            }
+            _ => None,
+        };
         Ok(Db {
             conn,
             path,
             readonly,
             txn_open: false,
             data_version: 0,
+            wal_guard,
         })
     }
 
@@ -104,7 +115,8 @@ impl Db {
         if !self.txn_open {
             self.conn
                 .execute_batch("BEGIN IMMEDIATE TRANSACTION")
-                .map_err(Error::sqlite("begin transaction"))?;
+                .map_err(Error::sqlite("begin transaction"))
+                .map_err(|e| e.in_database(self.path.as_deref()))?;
             self.txn_open = true;
         }
         Ok(&self.conn)
@@ -131,12 +143,29 @@ impl Db {
         Ok(())
     }
 
+    /// Refuses the open block if something outside this connection's locks removed or
+    /// replaced the files it writes (see `foreign_sqlite`); the block is then rolled back.
+    /// A store calls it before anything of the block leaves the process (export rows).
+    pub fn check_files(&mut self) -> Result<()> {
+        if !self.txn_open {
+            return Ok(());
+        }
+        if let Some(guard) = &mut self.wal_guard {
+            guard.check(&self.conn).map_err(|e| {
+                self.txn_open = false;
+                Error::Foreign(e)
+            })?;
+        }
+        Ok(())
+    }
+
     /// COMMITs the open write transaction, if any.
     pub fn commit(&mut self) -> Result<()> {
         if self.txn_open {
             self.conn
                 .execute_batch("COMMIT")
-                .map_err(Error::sqlite("commit"))?;
+                .map_err(Error::sqlite("commit"))
+                .map_err(|e| e.in_database(self.path.as_deref()))?;
             self.txn_open = false;
         }
         Ok(())
@@ -186,12 +215,18 @@ impl Db {
             .map_err(Error::sqlite("serialize"))
     }
 
-    /// Closes the connection, abandoning any open transaction.
-    pub fn close(self) -> Result<()> {
+    /// Closes the connection, abandoning any open transaction; reports files taken from
+    /// under a writer after closing, so the connection never outlives the report.
+    pub fn close(mut self) -> Result<()> {
+        let checked = match &mut self.wal_guard {
+            Some(guard) => guard.check(&self.conn).map_err(Error::Foreign),
+            None => Ok(()),
+        };
         self.conn.close().map_err(|(_, e)| Error::Sqlite {
             context: "close",
             source: e,
-        })
+        })?;
+        checked
     }
 }
 
@@ -212,6 +247,7 @@ fn schema() -> impl Iterator<Item = &'static str> {
 }
 
 fn connect(location: Location<'_>, readonly: bool, durability: Durability) -> Result<Connection> {
+    crate::ofd_locks::install();
     let mut conn = match location {
         Location::InMemory | Location::Image(_) => Connection::open_in_memory(),
         Location::File(path) => {

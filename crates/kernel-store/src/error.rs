@@ -148,6 +148,9 @@ pub enum Error {
         file: String,
         source: rusqlite::Error,
     },
+    /// Something that ignores SQLite's locks (another SQLite library in this process, a tool
+    /// deleting -wal/-shm) changed the files under the open store.
+    Foreign(crate::foreign_sqlite::ForeignSqlite),
     /// An error from SQLite itself, with the operation that hit it.
     Sqlite {
         context: &'static str,
@@ -220,6 +223,7 @@ impl Error {
             Error::WriteRefused { .. } => "ERR_READONLY_QUERY",
             Error::Trace { .. } => "ERR_TRACE_FILE",
             Error::CorruptDatabase { .. } => "ERR_CORRUPT",
+            Error::Foreign(_) => crate::foreign_sqlite::ForeignSqlite::CODE,
             Error::Sqlite { source, .. } => match source.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::DatabaseBusy)
                 | Some(rusqlite::ErrorCode::DatabaseLocked) => "ERR_STORE_BUSY",
@@ -236,9 +240,16 @@ impl Error {
     }
 
     /// Names the database file in a damaged-database error, which SQLite reports without it:
-    /// an operator with several stores must be told which one to restore.
+    /// an operator with several stores must be told which one to restore. A locking-protocol
+    /// error is explained: only a connection ignoring this store's locks causes one.
     pub fn in_database(self, file: Option<&std::path::Path>) -> Error {
         match (self, file) {
+            (Error::Sqlite { source, .. }, Some(file))
+                if source.sqlite_error_code()
+                    == Some(rusqlite::ErrorCode::FileLockingProtocolFailed) =>
+            {
+                Error::Foreign(crate::foreign_sqlite::ForeignSqlite::locking_protocol(file))
+            }
             (Error::Sqlite { source, .. }, Some(file))
                 if matches!(
                     source.sqlite_error_code(),
@@ -377,6 +388,7 @@ impl fmt::Display for Error {
             Error::CorruptDatabase { file, source } => {
                 write!(f, "database file {file} is damaged: {source}")
             }
+            Error::Foreign(e) => write!(f, "{e}"),
             // SQLite's own message, as swing-store surfaces it (without the statement text
             // rusqlite adds to a syntax error); `context` is kept for Debug.
             Error::Sqlite {

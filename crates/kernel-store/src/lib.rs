@@ -12,7 +12,8 @@
 //!   import and repair side;
 //! - `export`: the exporter, the importer and metadata repair, over their own connections;
 //! - `refcount`, `vat_params`, `batch`: the kernel's bookkeeping over its kvStore;
-//! - `audit`: the read-only refcount audit; `ids`: the kernel's identifier grammar.
+//! - `audit`: the read-only refcount audit; `ids`: the kernel's identifier grammar;
+//! - `ofd_locks`, `foreign_sqlite`: living beside another SQLite library in the process.
 
 mod audit;
 pub mod base64;
@@ -25,10 +26,12 @@ mod db;
 mod error;
 mod export;
 mod export_log;
+mod foreign_sqlite;
 pub mod hex;
 pub mod ids;
 pub mod json;
 mod kv;
+pub mod ofd_locks;
 mod overlay;
 mod query;
 mod refcount;

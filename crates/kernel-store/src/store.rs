@@ -249,6 +249,7 @@ impl KernelStore {
         if !self.db.in_txn() {
             return Ok(());
         }
+        self.db.check_files()?;
         self.exports.flush(deliver)?;
         // COMMIT ends every savepoint; the overlay's undo marks go with them.
         self.kv.release_marks();
