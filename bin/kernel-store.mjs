@@ -37,16 +37,23 @@ Shows the vatParameters the kernel retained for each live vat (or for vatID), wi
 smallcaps body rendered readably. Vats created before the kernel retained vatParameters are
 marked: they cannot be upgraded without new parameters.
 exit status: 0, or 2 when the store cannot be opened`,
-  'upgrade-plan': `usage: kernel-store upgrade-plan <dir> [--json]
+  'upgrade-plan': `usage: kernel-store upgrade-plan <dir> [--json] [--exclude VATS] [--bundle VAT=BUNDLEID]...
 
-Lists the live vats a kernel-driven "upgrade all vats" could restart with their retained
-vatParameters, and those it could not, with the reason.
-exit status: 0, or 2 when the store cannot be opened`,
+Shows exactly what upgradeAllVats(controller, kvStore, options) would do on this store with the
+same options: the vats it would queue an upgrade for (with the bundle and the retained
+vatParameters it would hand back), and every other live or still-listed terminated vat, with
+the reason it is left alone. vatAdmin is always left alone.
+  --exclude VATS          vatIDs or names to leave alone, comma-separated (replaces the default, comms)
+  --bundle VAT=BUNDLEID   upgrade VAT (a vatID or name) to BUNDLEID, which the store must hold
+  --json                  print the plan as JSON ({ eligible, ineligible })
+exit status: 0, or 2 when the store cannot be opened or an option is refused`,
   demo: `usage: kernel-store demo [dir]
 
 Runs a real SwingSet kernel on an on-disk store in dir (default ./.store-demo, erased first):
 a dynamic vat with an object in its vatParameters is created, upgraded with and without
-vatParameters and terminated, printing what is retained and counted at each step.`,
+vatParameters and terminated, printing what is retained and counted at each step; then every
+vat of that kernel is upgraded by upgradeAllVats with its retained vatParameters, printing the
+plan and each vat's outcome.`,
 };
 
 /** What the demo imports beyond this package (its vats import @endo/far). */
@@ -60,6 +67,8 @@ const parseArgs = argv => {
     if (arg === '--json' || arg === '--help' || arg === '-h') flags[arg.replace(/^-+/, '')] = true;
     else if (arg === '--external') flags.external = argv[(i += 1)] ?? '';
     else if (arg.startsWith('--external=')) flags.external = arg.slice('--external='.length);
+    else if (arg === '--exclude') flags.exclude = argv[(i += 1)] ?? '';
+    else if (arg === '--bundle') flags.bundles = [...(flags.bundles ?? []), argv[(i += 1)] ?? ''];
     else if (arg.startsWith('-')) throw Error(`unknown option ${arg}`);
     else positional.push(arg);
   }
@@ -103,6 +112,22 @@ const renderFinding = f =>
     ...(f.stored !== null || f.computed !== null ? [`    stored ${f.stored ?? '(none)'}, computed ${f.computed ?? '(none)'}`] : []),
     ...f.holders.map(h => `    held by ${h.key} (${h.what}, +${h.adds})`),
   ].join('\n');
+
+/** upgradeAllVats' options from upgrade-plan's flags; mapped bundles are checked in `store`. */
+const upgradeOptions = (flags, store) => {
+  const options = {};
+  if (flags.exclude !== undefined) options.exclude = flags.exclude.split(',').map(s => s.trim()).filter(Boolean);
+  if (flags.bundles) {
+    options.bundleIDs = {};
+    for (const mapping of flags.bundles) {
+      const [, vat, bundleID] = /^([^=]+)=(.*)$/.exec(mapping) ?? [];
+      if (!vat) throw Error(`--bundle takes VAT=BUNDLEID, not ${JSON.stringify(mapping)}`);
+      options.bundleIDs[vat] = bundleID;
+    }
+    options.bundleStore = { hasBundle: bundleID => store.hasBundle(bundleID) };
+  }
+  return options;
+};
 
 const commands = {
   audit: ({ positional: [dir], flags }) => {
@@ -165,16 +190,24 @@ const commands = {
     return EXIT_OK;
   },
   'upgrade-plan': ({ positional: [dir], flags }) => {
+    const { planVatUpgrades } = require('../lib/upgrade-all.cjs');
     const store = openReadOnly(requireDir('upgrade-plan', dir));
-    const plan = store.planUpgradeAll();
-    store.close();
+    let plan;
+    try {
+      plan = planVatUpgrades(store.kvStore, upgradeOptions(flags, store));
+    } catch (e) {
+      console.error(`kernel-store upgrade-plan: ${e.message}${e.code ? ` (${e.code})` : ''}`);
+      return EXIT_CANNOT_OPEN;
+    } finally {
+      store.close();
+    }
     if (flags.json) {
       console.log(JSON.stringify(plan, null, 2));
       return EXIT_OK;
     }
     console.log(`eligible (${plan.eligible.length}):`);
     for (const v of plan.eligible) {
-      console.log(`  ${v.vatID} ${v.name} source ${JSON.stringify(v.source)}: ${renderCapData(v.vatParameters, '  ')}`);
+      console.log(`  ${v.vatID} ${v.name} bundle ${v.bundleID}: ${renderCapData(v.vatParameters, '  ')}`);
     }
     console.log(`ineligible (${plan.ineligible.length}):`);
     for (const v of plan.ineligible) console.log(`  ${v.vatID} ${v.name}: ${v.reason}`);

@@ -30,18 +30,26 @@ export const scenarioConfig = managerType => ({
 });
 
 /**
- * Initializes the kernel in `swingStore` (unless it already is) and starts a controller.
- * `kernelBundles` may be passed to skip rebuilding the kernel's own bundles.
+ * Initializes the kernel in `swingStore` with `config` (unless it already is) and starts a
+ * controller. Returns it and, when it initialized, the bootstrap result's kpid (which the host
+ * holds for good). `kernelBundles` may be passed to skip rebuilding the kernel's own bundles.
  */
-export async function startKernel(swingStore, managerType, { initialize = true, kernelBundles } = {}) {
+export async function startConfiguredKernel(config, swingStore, { initialize = true, kernelBundles } = {}) {
   const { kernelStorage, hostStorage } = swingStore;
+  let bootstrapKpid;
   if (initialize) {
-    await initializeSwingset(scenarioConfig(managerType), [], kernelStorage, { kernelBundles });
+    bootstrapKpid = await initializeSwingset(config, [], kernelStorage, { kernelBundles });
     await hostStorage.commit();
   }
   const controller = await makeSwingsetController(kernelStorage, {}, {});
   await controller.run();
   await hostStorage.commit();
+  return { controller, bootstrapKpid };
+}
+
+/** Starts the kernel scenario's kernel (see startConfiguredKernel); returns the controller. */
+export async function startKernel(swingStore, managerType, options) {
+  const { controller } = await startConfiguredKernel(scenarioConfig(managerType), swingStore, options);
   return controller;
 }
 

@@ -2,13 +2,17 @@
 // this store, on disk. A dynamic vat gets an object in its vatParameters, is upgraded with
 // and without vatParameters and terminated; each step prints what the kernel retained and the
 // object's refcount. Then the native lifecycle replays the same vat on a copy of the store to
-// show what it does differently.
+// show what it does differently. The kernel's bootstrap vat is the upgrade-all scenario's
+// (upgrade-all-scenario.mjs), so the demo ends by upgrading every vat of this kernel
+// (upgrade-all-part.mjs).
 //
 //   npm run demo [-- <dir>]     (default: ./.store-demo, erased first)
 import '@endo/init';
 import { resolve } from 'node:path';
 import { initSwingStore, KernelStore } from '../lib/index.mjs';
-import { STEPS, startKernel, runStep, dynamicVatID } from './kernel-scenario.mjs';
+import { STEPS, runStep, dynamicVatID } from './kernel-scenario.mjs';
+import { startUpgradeAllKernel } from './upgrade-all-scenario.mjs';
+import { upgradeAllPart } from './upgrade-all-part.mjs';
 
 const dir = resolve(process.argv[2] ?? '.store-demo');
 const swingStore = initSwingStore(dir);
@@ -23,7 +27,7 @@ const lifecycleView = (store, vatID, marker) => ({
 
 console.log(`store: ${dir}/swingstore.sqlite (kernel: local workers)`);
 console.log('starting the kernel (bundling its vats takes a few seconds)...');
-const controller = await startKernel(swingStore, 'local');
+const { controller, bootstrapKpid } = await startUpgradeAllKernel(swingStore, 'local');
 console.log(`kernel started; activityhash ${kernelStore.getActivityhash()}\n`);
 
 let vatID;
@@ -48,9 +52,6 @@ for (const step of STEPS) {
     for (const v of plan.ineligible) show(`    ineligible ${v.vatID}`, `${v.name}: ${v.reason}`);
   }
 }
-await controller.shutdown();
-await swingStore.hostStorage.close();
-
 // The same vat through the native lifecycle, on an in-memory copy of the store as it was
 // right after the kernel created the vat.
 const copy = KernelStore.open(null);
@@ -69,3 +70,7 @@ show('    native upgradeVat', `${nativeUpgrade.vatParameters}, ${marker} ${nativ
 console.log('  terminate:');
 show('    kernel', `${marker} ${kernelSays.terminate.refCount} after cleanup (one count left by the deleted retained copy)`);
 show('    native terminateVat', `${nativeTerminate.vatParameters}, ${marker} ${nativeTerminate.refCount} (released)`);
+
+await upgradeAllPart({ controller, swingStore, dir, bootstrapKpid });
+await controller.shutdown();
+await swingStore.hostStorage.close();
