@@ -4,15 +4,29 @@
 // `makeSwingsetController(kernelStorage)` document exactly `SwingStoreKernelStorage`, but
 // swingset-vat 0.33.0 ships no declarations and its JSDoc name comes from an ambient file, so a
 // TypeScript host sees those parameters as `any`; the comparison is made with swing-store's type.
-// Only `kernelStorage` and `hostStorage` are compared: `debug` and `internal` are not SwingSet's,
-// and differ (no transcript or snapshot dump, no database handle).
+// `kernelStorage`, `hostStorage` and the state-sync exporter are compared; `debug` and
+// `internal` are not SwingSet's or a chain node's, and differ (`internal.db` is a read-only
+// look-alike, not a better-sqlite3 handle).
 import type {
+  ArtifactMode,
   KVStore,
+  SwingStoreExporter,
   SwingStoreHostStorage,
   SwingStoreKernelStorage,
 } from '@agoric/swing-store';
 import type { openSwingStore as openTheirs } from '@agoric/swing-store';
-import { initSwingStore, openSwingStore } from 'swingset-kernel-store';
+import { importSwingStore, initSwingStore, makeSwingStoreExporter, openSwingStore } from 'swingset-kernel-store';
+
+/** A chain node's state-sync export, handed where swing-store's exporter is expected. */
+export function exportForStateSync(dirPath: string, artifactMode: ArtifactMode): SwingStoreExporter {
+  return makeSwingStoreExporter(dirPath, { artifactMode });
+}
+
+/** A chain node importing an exporter of swing-store's (or its own plain object of files). */
+export async function importFromTheirs(exporter: SwingStoreExporter, dirPath: string): Promise<SwingStoreHostStorage> {
+  const { hostStorage } = await importSwingStore(exporter, dirPath, { artifactMode: 'replay' });
+  return hostStorage;
+}
 
 /** A host booting SwingSet on a store it opens. */
 export function openForSwingSet(dirPath: string): {

@@ -4,11 +4,27 @@
 // CommonJS, like the package: `swingset-kernel-store/native` has only a `require` condition.
 import {
   auditRefcounts,
+  bundleIDFromName,
+  getKeyType,
+  importSwingStore,
   initSwingStore,
   isSwingStore,
+  makeArchiveSnapshot,
+  makeArchiveTranscript,
+  makeBundleStore,
+  makeKVStore,
+  makeSnapStore,
+  makeSnapStoreIO,
+  makeSwingStoreExporter,
+  makeTranscriptStore,
   openSwingStore,
   KernelStore,
+  type ArtifactMode,
   type AuditReport,
+  type Database,
+  type KVPair,
+  type SwingStoreDebugDump,
+  type SwingStoreExporter,
   type Bundle,
   type CrankHashes,
   type KVStore,
@@ -147,16 +163,58 @@ export async function endBlock(hostStorage: SwingStoreHostStorage, height: numbe
   return hostStorage.diskUsage();
 }
 
-/** swing-store's metadata repair; this store rejects it with ERR_UNSUPPORTED_OPERATION. */
-export const repair = (hostStorage: SwingStoreHostStorage, exporter: unknown): Promise<void> =>
+/** swing-store's metadata repair, from another node's export. */
+export const repair = (hostStorage: SwingStoreHostStorage, exporter: SwingStoreExporter): Promise<void> =>
   hostStorage.repairMetadata(exporter);
 
-/** swing-store's serialization of an in-memory database; this store throws instead. */
-export const serialize = ({ debug }: SwingStore): Buffer => debug.serialize();
+/** swing-store's serialization of an in-memory database, and a store loaded from it. */
+export const serialize = ({ debug }: SwingStore): SwingStore =>
+  initSwingStore(null, { serialized: debug.serialize() });
+
+/** State sync, as a chain node runs it: export a store, import it elsewhere, commit. */
+export async function stateSync(fromDir: string, toDir: string, artifactMode: ArtifactMode): Promise<string[]> {
+  const exporter: SwingStoreExporter = makeSwingStoreExporter(fromDir, { artifactMode });
+  const height: string | undefined = exporter.getHostKV('host.height');
+  const rows: KVPair[] = [];
+  for await (const row of exporter.getExportData()) rows.push(row);
+  const names: string[] = [];
+  for await (const name of exporter.getArtifactNames()) {
+    names.push(name);
+    for await (const chunk of exporter.getArtifact(name)) console.log(name, chunk.byteLength);
+  }
+  const reopened = makeSwingStoreExporter(fromDir);
+  const { hostStorage, debug } = await importSwingStore(reopened, toDir, { artifactMode });
+  const dump: SwingStoreDebugDump = debug.dump(false);
+  console.log(height, rows.length, Object.keys(dump.transcripts));
+  await hostStorage.commit();
+  await hostStorage.close();
+  await exporter.close();
+  return names;
+}
+
+/** A node's archiving, trace and tool options, and the tools' own entry points. */
+export async function archivingNode(dirPath: string, archiveDir: string, powers: Parameters<typeof makeArchiveSnapshot>[1]) {
+  const { kernelStorage, internal, hostStorage } = openSwingStore(dirPath, {
+    traceFile: `${dirPath}/kvtrace`,
+    archiveSnapshot: makeArchiveSnapshot(archiveDir, powers),
+    archiveTranscript: makeArchiveTranscript(archiveDir, powers),
+  });
+  const db: Database = internal.db;
+  const rows: number = db.prepare('SELECT COUNT(*) FROM kvStore').pluck().get();
+  const snapStore = makeSnapStore(db, () => {}, makeSnapStoreIO());
+  const transcripts = makeTranscriptStore(db, () => {});
+  const bundles = makeBundleStore(db, () => {});
+  const kv: KVStore = makeKVStore(db, () => {}, () => {});
+  for await (const { position, item } of transcripts.readFullVatTranscript('v1')) console.log(position, item);
+  for (const row of snapStore.listAllSnapshots()) console.log(row.vatID, row.inUse);
+  console.log(rows, kv.get('version'), [...bundles.getBundleIDs()], getKeyType('host.height'), bundleIDFromName('bundle.b1-00'));
+  kernelStorage.transcriptStore.initTranscript('v1');
+  await hostStorage.close();
+}
 
 export async function auditAndShutdown({ hostStorage, debug, internal, kernelStore }: SwingStore): Promise<AuditReport> {
   const state: Record<string, string> = debug.dump().kvEntries;
-  const database: null = debug.getDatabase();
+  const database: Database = debug.getDatabase();
   console.log(Object.keys(state).length, database, internal.kvStore.get('version'));
   const live: AuditReport = kernelStore.auditRefcounts({ external: ['kp40'] });
   await hostStorage.close();
@@ -282,8 +340,8 @@ export function auditAndClose(store: NativeKernelStore): AuditReport {
 export function refusedMistakes({ kernelStorage, hostStorage }: SwingStore, store: NativeKernelStore): void {
   // @ts-expect-error openSwingStore needs a directory; an in-memory store comes from initSwingStore()
   openSwingStore(null);
-  // @ts-expect-error swing-store options this store refuses (ERR_UNSUPPORTED_OPTION) are not accepted
-  initSwingStore(null, { traceFile: '/tmp/kvtrace' });
+  // @ts-expect-error the artifact mode is an import's option and one of four words
+  importSwingStore(makeSwingStoreExporter('/tmp/store'), null, { artifactMode: 'everything' });
   // @ts-expect-error a kvStore miss is undefined, not null
   const miss: string | null = hostStorage.kvStore.get('host.height');
   // @ts-expect-error values are strings; the kernel stringifies numbers itself
