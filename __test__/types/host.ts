@@ -18,7 +18,13 @@ import {
   makeSwingStoreExporter,
   makeTranscriptStore,
   openSwingStore,
+  planVatUpgrades,
+  readUpgradeOutcomes,
+  upgradeAllVats,
   KernelStore,
+  type UpgradeOutcome,
+  type UpgradeQueueingController,
+  type UpgradeReadingController,
   type ArtifactMode,
   type AuditReport,
   type Database,
@@ -335,6 +341,24 @@ export function auditAndClose(store: NativeKernelStore): AuditReport {
   return auditStoreAt(path, { external: ['kp40'] }, (scanned, totalEstimate) => console.log(scanned / totalEstimate));
 }
 
+export async function upgradeEveryVat(
+  controller: UpgradeQueueingController & UpgradeReadingController & { run(): Promise<number> },
+  { kernelStorage }: SwingStore,
+): Promise<UpgradeOutcome[]> {
+  const { kvStore, bundleStore } = kernelStorage;
+  const plan = planVatUpgrades(kvStore, { exclude: ['comms', 'v9'] });
+  for (const { vatID, name, reason } of plan.ineligible) console.log(vatID, name, reason);
+  const bundleIDs: Record<string, string> = { zoe: 'b1-0123' };
+  const { queued } = upgradeAllVats(controller, kvStore, { bundleIDs, bundleStore, upgradeMessage: 'chain upgrade' });
+  await controller.run();
+  const outcomes = readUpgradeOutcomes(controller, kvStore, queued);
+  for (const outcome of outcomes) {
+    if (outcome.status === 'upgraded') console.log(outcome.vatID, outcome.incarnationNumber);
+    else if (outcome.status === 'failed') console.log(outcome.error, outcome.strandedCounts.join());
+  }
+  return outcomes;
+}
+
 // Mistakes the types refuse.
 
 export function refusedMistakes({ kernelStorage, hostStorage }: SwingStore, store: NativeKernelStore): void {
@@ -350,6 +374,8 @@ export function refusedMistakes({ kernelStorage, hostStorage }: SwingStore, stor
   console.log(store.getSnapshotInfo('v1').hash);
   // @ts-expect-error capdata needs its slots
   store.setVatParameters('v1', { body: '#null' });
+  // @ts-expect-error vats to leave alone are a list of vatIDs or names
+  planVatUpgrades(kernelStorage.kvStore, { exclude: 'comms' });
   // @ts-expect-error snapshot chunks are bytes
   new SnapshotWriter().write('heap');
 }
