@@ -80,13 +80,27 @@ fn artifact(exporter: &Exporter, name: &str) -> Vec<u8> {
 }
 
 /// Imports everything `exporter` offers into `dir` (in memory when `None`).
-fn import(exporter: &Exporter, dir: Option<&std::path::Path>) -> kernel_store::Result<KernelStore> {
-    let mut importer = Importer::create(dir, ArtifactMode::Operational, OpenOptions::default())?;
-    let rows: Vec<ExportRow> = export_data(exporter)
+/// The exporter's export data as the rows an importer or a repair takes.
+fn export_rows(exporter: &Exporter) -> Vec<ExportRow> {
+    export_data(exporter)
         .into_iter()
         .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
-        .collect();
-    importer.add_export_data(&rows)?;
+        .collect()
+}
+
+/// An in-memory operational importer that has taken the export data of a populated store.
+fn importer_with_export_data(dir: &std::path::Path) -> Importer {
+    populated(dir);
+    let exporter = Exporter::open(dir, ArtifactMode::Operational).unwrap();
+    let mut importer =
+        Importer::create(None, ArtifactMode::Operational, OpenOptions::default()).unwrap();
+    importer.add_export_data(&export_rows(&exporter)).unwrap();
+    importer
+}
+
+fn import(exporter: &Exporter, dir: Option<&std::path::Path>) -> kernel_store::Result<KernelStore> {
+    let mut importer = Importer::create(dir, ArtifactMode::Operational, OpenOptions::default())?;
+    importer.add_export_data(&export_rows(exporter))?;
     for name in artifact_names(exporter) {
         if importer.begin_artifact(&name)? {
             importer.write_artifact(&artifact(exporter, &name))?;
@@ -220,15 +234,7 @@ fn an_import_closed_before_any_commit_leaves_no_file_behind() {
 #[test]
 fn a_span_artifact_that_does_not_hash_to_its_record_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    populated(dir.path());
-    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let mut importer =
-        Importer::create(None, ArtifactMode::Operational, OpenOptions::default()).unwrap();
-    let rows: Vec<ExportRow> = export_data(&exporter)
-        .into_iter()
-        .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
-        .collect();
-    importer.add_export_data(&rows).unwrap();
+    let mut importer = importer_with_export_data(dir.path());
     assert!(importer.begin_artifact("transcript.v2.0.1").unwrap());
     importer.write_artifact(b"forged\n").unwrap();
     let err = importer.finish_artifact().unwrap_err();
@@ -243,15 +249,7 @@ fn a_span_artifact_that_does_not_hash_to_its_record_is_refused_naming_it() {
 #[test]
 fn an_artifact_offered_twice_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    populated(dir.path());
-    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let mut importer =
-        Importer::create(None, ArtifactMode::Operational, OpenOptions::default()).unwrap();
-    let rows: Vec<ExportRow> = export_data(&exporter)
-        .into_iter()
-        .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
-        .collect();
-    importer.add_export_data(&rows).unwrap();
+    let mut importer = importer_with_export_data(dir.path());
     importer.begin_artifact("snapshot.v1.1").unwrap();
     importer.write_artifact(b"heap image").unwrap();
     importer.finish_artifact().unwrap();
@@ -262,15 +260,7 @@ fn an_artifact_offered_twice_is_refused() {
 #[test]
 fn an_import_missing_a_required_artifact_is_incomplete() {
     let dir = tempfile::tempdir().unwrap();
-    populated(dir.path());
-    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let mut importer =
-        Importer::create(None, ArtifactMode::Operational, OpenOptions::default()).unwrap();
-    let rows: Vec<ExportRow> = export_data(&exporter)
-        .into_iter()
-        .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
-        .collect();
-    importer.add_export_data(&rows).unwrap();
+    let importer = importer_with_export_data(dir.path());
     let err = importer.finish().err().unwrap();
     assert_eq!(err.code(), "ERR_INCOMPLETE_ARTIFACTS");
     assert!(err.to_string().starts_with("missing bundles for:"), "{err}");
@@ -295,10 +285,7 @@ fn repair_restores_lost_span_records_and_refuses_disagreeing_ones() {
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path());
     let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let rows: Vec<ExportRow> = export_data(&exporter)
-        .into_iter()
-        .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
-        .collect();
+    let rows = export_rows(&exporter);
     let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
     store
         .query(
