@@ -7,43 +7,27 @@
 // activityhashes must match demo/kernel-scenario.mjs run here on the real @agoric/swing-store.
 import '@endo/init/debug.js';
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initSwingStore, openSwingStore } from '@agoric/swing-store';
 import { STEPS, startKernel, runStep } from '../demo/kernel-scenario.mjs';
+import { NPM_INSTALL, npmEnv, tail } from './support/scratch-host.mjs';
+import { makeProgress, runCommand } from './support/progress.mjs';
+import { tmpDir } from './support/files.mjs';
 
 const packageDir = fs.realpathSync(fileURLToPath(new URL('..', import.meta.url)));
 const fixtureDir = fileURLToPath(new URL('./fixtures/adoption-host/', import.meta.url));
 const vatsDir = fileURLToPath(new URL('../demo/vats/', import.meta.url));
 const scenario = fileURLToPath(new URL('../demo/kernel-scenario.mjs', import.meta.url));
 
-/** Runs a command; resolves with { code, stdout, stderr } (never rejects on a non-zero exit). */
-const run = (file, args, options) =>
-  new Promise(resolve => {
-    execFile(file, args, { maxBuffer: 64 * 1024 * 1024, ...options }, (error, stdout, stderr) => {
-      resolve({ code: error ? (error.code ?? error.signal ?? 1) : 0, stdout, stderr });
-    });
-  });
-
-/** The tail of a command's output, for failure messages. */
-const tail = ({ stdout, stderr }) => `--- stdout ---\n${stdout.slice(-3000)}\n--- stderr ---\n${stderr.slice(-3000)}`;
-
 /**
- * The environment for the nested npm: without the npm_* variables `npm test` sets for this
- * package (npm_config_local_prefix and friends would point npm at /work/main), keeping only
- * where the cache and user config are.
+ * The install, the host's run and the reference run are long: each request npm logs, each
+ * line a child prints and each kernel step here is progress (support/progress.mjs).
  */
-const npmEnv = () => {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(k) || /^npm_config_(cache|userconfig)$/i.test(k)) env[k] = v;
-  }
-  return env;
-};
+const progress = makeProgress();
+const run = (file, args, options) => runCommand(progress, file, args, options);
 
 const sha256File = file => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -67,6 +51,7 @@ const referenceRun = async storeDir => {
   for (const step of STEPS) {
     const { status, resolution } = await runStep(controller, swingStore, step);
     steps.push({ step, status, resolution, activityhash: swingStore.kernelStorage.getActivityhash() });
+    progress.tick();
   }
   await controller.shutdown();
   const finalActivityhash = swingStore.kernelStorage.getActivityhash();
@@ -79,9 +64,8 @@ const referenceRun = async storeDir => {
 };
 
 test('a swingset-vat host gets swingset-kernel-store through npm overrides, with identical activityhashes', async t => {
-  t.timeout(5 * 60_000);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sks-adoption-'));
-  t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  progress.watch(t);
+  const tmp = tmpDir(t, 'sks-adoption');
   const hostDir = path.join(tmp, 'host');
   writeHost(hostDir);
   const ourManifestHash = sha256File(path.join(packageDir, 'package.json'));
@@ -90,7 +74,8 @@ test('a swingset-vat host gets swingset-kernel-store through npm overrides, with
   const reference = referenceRun(path.join(tmp, 'reference-store'));
 
   const t0 = Date.now();
-  const install = await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline'], {
+  // At the `http` log level npm prints each request: its progress, however slow the network.
+  const install = await run('npm', [...NPM_INSTALL, '--loglevel=http'], {
     cwd: hostDir,
     env: npmEnv(),
   });

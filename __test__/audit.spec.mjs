@@ -10,6 +10,7 @@ import { initSwingStore as initTheirs, openSwingStore as openTheirs } from '@ago
 import { initSwingStore as initOurs, auditRefcounts } from '../lib/index.mjs';
 import { startKernel, dynamicVatID } from '../demo/kernel-scenario.mjs';
 import { makeTempDir, removeTempDirs } from './kernel-helpers.mjs';
+import { makeProgress } from './support/progress.mjs';
 
 const cli = fileURLToPath(new URL('../bin/kernel-store.mjs', import.meta.url));
 const runCli = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -17,8 +18,12 @@ const runCli = (...args) => spawnSync(process.execPath, [cli, ...args], { encodi
 /** The bootstrap result promise: the kernel's first kpid, held by the host forever (X1). */
 const BOOTSTRAP_RESULT = 'kp40';
 
+/** Every crank a test runs is progress: a test fails only when its kernel stops moving. */
+const progress = makeProgress();
+
 let kernelBundles;
-test.before(async () => {
+test.before(async t => {
+  progress.watch(t);
   kernelBundles = await buildKernelBundles();
 });
 test.after.always(removeTempDirs);
@@ -41,6 +46,7 @@ const runCrankByCrank = async (swingStore, steps, afterCrank = () => {}) => {
       while (await controller.step()) {
         await swingStore.hostStorage.commit();
         cranks += 1;
+        progress.tick();
         afterCrank(external, `${step}: crank ${cranks}`);
       }
       const vatID = dynamicVatID(swingStore.kernelStorage.kvStore);
@@ -57,7 +63,7 @@ const runCrankByCrank = async (swingStore, steps, afterCrank = () => {}) => {
 };
 
 test.serial('a real kernel run on ours audits clean at every crank boundary', async t => {
-  t.timeout(10 * 60_000);
+  progress.watch(t);
   const dir = makeTempDir('audit-clean');
   const swingStore = initOurs(dir);
   let audits = 0;
@@ -76,7 +82,7 @@ test.serial('a real kernel run on ours audits clean at every crank boundary', as
 });
 
 test.serial('a deliberately corrupted refcount is reported with the kref, both counts and its holders', async t => {
-  t.timeout(5 * 60_000);
+  progress.watch(t);
   const dir = makeTempDir('audit-corrupt');
   const swingStore = initOurs(dir);
   const marker = await runCrankByCrank(swingStore, ['create']);
@@ -103,7 +109,7 @@ test.serial('a deliberately corrupted refcount is reported with the kref, both c
 });
 
 test.serial('the upstream termination leak on @agoric/swing-store is reported as a surplus on the retained object', async t => {
-  t.timeout(5 * 60_000);
+  progress.watch(t);
   const dir = makeTempDir('audit-leak');
   const swingStore = initTheirs(dir);
   // Terminated while its vatParameters still hold the marker: the kernel deletes the key

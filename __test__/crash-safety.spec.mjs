@@ -19,6 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { createRequire } from 'node:module';
 import { mulberry32 } from './support/prng.mjs';
+import { completeLines } from './support/files.mjs';
+import { makeProgress } from './support/progress.mjs';
 import { observeState } from './fixtures/crash-state.mjs';
 
 const require = createRequire(import.meta.url);
@@ -89,12 +91,9 @@ function runChildUntilKilled(dir, logPath, plan, spillsAimedAt) {
   });
 }
 
-const readLog = logPath =>
-  fs
-    .readFileSync(logPath, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map(line => JSON.parse(line));
+// The child appends one line per event, and may be killed in the middle of one: a line
+// without its newline was never written (its event, say a commit's "begin", never happened).
+const readLog = logPath => completeLines(logPath).map(line => JSON.parse(line));
 
 /**
  * What the store may hold after the kill, from the child's log: the last committed state (the
@@ -119,6 +118,8 @@ async function reopenAndObserve(dir) {
     await swingStore.hostStorage.close();
   }
 }
+
+const progress = makeProgress();
 
 /** Kills and reopens TRIALS times on one store; one record per trial. */
 async function runTrials() {
@@ -148,6 +149,7 @@ async function runTrials() {
       const opened = events.find(e => e.event === 'open');
       trials.push({ trial, plan, aimedAt, startState, opened, committed, pending, found, outcome });
       startState = found;
+      progress.tick();
     }
     return trials;
   } finally {
@@ -156,7 +158,11 @@ async function runTrials() {
 }
 
 let trialsP;
-const getTrials = () => (trialsP ??= runTrials());
+/** The trials, shared by the tests; each waits for them as long as they make progress. */
+const getTrials = t => {
+  progress.watch(t);
+  return (trialsP ??= runTrials());
+};
 
 const countBy = (items, keyOf) => {
   const counts = {};
@@ -165,7 +171,7 @@ const countBy = (items, keyOf) => {
 };
 
 test('after every SIGKILL, reopening gives exactly the last committed kvStore contents and activityhash', async t => {
-  const trials = await getTrials();
+  const trials = await getTrials(t);
   t.log(`seed ${SEED} (CRASH_SEED), ${trials.length} kills:`, countBy(trials, r => r.outcome));
   t.deepEqual(
     trials.filter(r => r.outcome === 'wrong'),
@@ -175,7 +181,7 @@ test('after every SIGKILL, reopening gives exactly the last committed kvStore co
 });
 
 test('a SIGKILL in the middle of commit leaves the whole block or none of it', async t => {
-  const trials = await getTrials();
+  const trials = await getTrials(t);
   const inCommit = trials.filter(r => r.pending);
   t.log(
     `${inCommit.length} kills in commit, by block kind:`,
@@ -191,7 +197,7 @@ test('a SIGKILL in the middle of commit leaves the whole block or none of it', a
 });
 
 test('a block already spilled into the open transaction is lost whole when the process dies before its commit lands', async t => {
-  const trials = await getTrials();
+  const trials = await getTrials(t);
   const spills = trials.filter(r => r.aimedAt?.moment === 'spilled');
   const lostWhole = spills.filter(r => r.outcome !== 'wrong' && r.found.block < r.aimedAt.block);
   t.log(
@@ -206,7 +212,7 @@ test('a block already spilled into the open transaction is lost whole when the p
 });
 
 test('no commit is lost across kill-and-reopen cycles: each child opens the state the last reopen found', async t => {
-  const trials = await getTrials();
+  const trials = await getTrials(t);
   const opens = trials.filter(r => r.opened);
   t.true(opens.length >= TRIALS / 2, `only ${opens.length} children got as far as opening the store`);
   for (const { trial, opened, startState } of opens) {

@@ -3,20 +3,16 @@
 import '@endo/init/debug.js';
 import test from 'ava';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { initSwingStore, openSwingStore } from '@agoric/swing-store';
+import { tmpDir as tmpDirOf } from './support/files.mjs';
 
 const require = createRequire(import.meta.url);
 const { KernelStore } = require('../index.js');
 
-const tmpDir = t => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'interchange-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-};
+const tmpDir = t => tmpDirOf(t, 'interchange');
 const dbFile = dir => path.join(dir, 'swingstore.sqlite');
 
 /** swing-store's debug dump kvEntries (object or array) as an array of [key, value]. */
@@ -174,11 +170,17 @@ test('(b) a database written by ours opens in swing-store with identical kvStore
   await ref.hostStorage.close();
 });
 
-test('(c) continuing after interchange: swing-store DB, more cranks in ours, reopened by swing-store', async t => {
+/** A new directory holding the first block, written and closed by swing-store. */
+const swingStoreFirstBlock = async t => {
   const dir = tmpDir(t);
   const ss = initSwingStore(dir);
   await firstBlock(refSide(ss));
   await ss.hostStorage.close();
+  return dir;
+};
+
+test('(c) continuing after interchange: swing-store DB, more cranks in ours, reopened by swing-store', async t => {
+  const dir = await swingStoreFirstBlock(t);
 
   const ks = KernelStore.open(dir);
   await continuation(ourSide(ks));
@@ -193,10 +195,7 @@ test('(c) continuing after interchange: swing-store DB, more cranks in ours, reo
 });
 
 test('(c2) continuing in ours gives the same hashes and contents as continuing in swing-store', async t => {
-  const dir = tmpDir(t);
-  const ss = initSwingStore(dir);
-  await firstBlock(refSide(ss));
-  await ss.hostStorage.close();
+  const dir = await swingStoreFirstBlock(t);
   const copy = tmpDir(t);
   fs.cpSync(dir, copy, { recursive: true });
 
@@ -226,26 +225,26 @@ const readMaster = dir => {
   }
 };
 
-test('(d) sqlite_master of a store created by ours equals that of one created by swing-store', async t => {
+/** What `readMaster` finds in a new store created by swing-store and in one created by ours. */
+const newStoresRead = async t => {
   const refDir = tmpDir(t);
   const ourDir = tmpDir(t);
   const ss = initSwingStore(refDir);
   await ss.hostStorage.close();
   KernelStore.open(ourDir).close();
-  const ref = readMaster(refDir);
-  const ours = readMaster(ourDir);
+  return { ref: readMaster(refDir), ours: readMaster(ourDir) };
+};
+
+test('(d) sqlite_master of a store created by ours equals that of one created by swing-store', async t => {
+  const { ref, ours } = await newStoresRead(t);
   t.true(ref.master.length >= 14, 'swing-store created its whole schema');
   t.deepEqual(ours.master, ref.master);
 });
 
 test('(d2) journal_mode (wal), user_version and application_id of a store created by ours match swing-store', async t => {
-  const refDir = tmpDir(t);
-  const ourDir = tmpDir(t);
-  const ss = initSwingStore(refDir);
-  await ss.hostStorage.close();
-  KernelStore.open(ourDir).close();
-  const { master: _m1, ...ref } = readMaster(refDir);
-  const { master: _m2, ...ours } = readMaster(ourDir);
+  const read = await newStoresRead(t);
+  const { master: _m1, ...ref } = read.ref;
+  const { master: _m2, ...ours } = read.ours;
   t.deepEqual(ours, ref);
   t.is(ours.journalMode, 'wal');
 });

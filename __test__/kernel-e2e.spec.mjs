@@ -19,9 +19,10 @@ import {
   deriveRefCount,
   kvView,
 } from './kernel-helpers.mjs';
+import { makeProgress } from './support/progress.mjs';
 
 const MANAGER_TYPES = ['local', 'xs-worker'];
-const TEST_TIMEOUT = 15 * 60_000;
+const progress = makeProgress();
 
 // The kernel's own bundles (kernel, vat-admin, comms, vattp, timer, devices) are built once per
 // file and handed to every initializeSwingset.
@@ -37,9 +38,11 @@ async function runScenario(initSwingStore, label, managerType) {
     const kernelBundles = await getKernelBundles();
     controller = await startKernel(swingStore, managerType, { kernelBundles });
     const observations = [observe(swingStore, 'init', undefined)];
+    progress.tick();
     for (const step of STEPS) {
       const result = await runStep(controller, swingStore, step);
       observations.push(observe(swingStore, step, result));
+      progress.tick();
     }
     return observations;
   } finally {
@@ -49,9 +52,10 @@ async function runScenario(initSwingStore, label, managerType) {
 }
 
 // One pair of runs (ours, then swing-store) per manager type, started by the first test that
-// needs it; the tests are serial, so at most one kernel runs at a time.
+// needs it; the tests are serial, so at most one kernel runs at a time. A test waits for them
+// as long as they make progress (a kernel step at a time), however long that takes.
 const pairs = new Map();
-const getRuns = managerType => {
+const getRuns = (t, managerType) => {
   if (!pairs.has(managerType)) {
     pairs.set(
       managerType,
@@ -62,6 +66,7 @@ const getRuns = managerType => {
       })(),
     );
   }
+  progress.watch(t);
   return pairs.get(managerType);
 };
 
@@ -85,8 +90,7 @@ const vatParametersWithMarker = (number, kref) =>
 
 for (const managerType of MANAGER_TYPES) {
   test.serial(`${managerType}: every step answers as the scenario expects, on ours and on swing-store`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const { ours, theirs } = await getRuns(managerType);
+    const { ours, theirs } = await getRuns(t, managerType);
     const expected = STEPS.map(step => ({ step, result: EXPECTED_RESULTS[step] }));
     const answers = observations => observations.slice(1).map(({ step, result }) => ({ step, result }));
     t.deepEqual(answers(ours), expected, 'ours');
@@ -94,8 +98,7 @@ for (const managerType of MANAGER_TYPES) {
   });
 
   test.serial(`${managerType}: the dynamic vat's vatParameters are retained exactly as the JS kernel writes them`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const { ours, theirs } = await getRuns(managerType);
+    const { ours, theirs } = await getRuns(t, managerType);
     // After initialization (bootstrap ran) no dynamic vat exists yet.
     t.is(ours[0].kvEntries['vat.dynamicIDs'], '[]');
     const vatID = dynamicVatOf(ours);
@@ -122,8 +125,7 @@ for (const managerType of MANAGER_TYPES) {
   });
 
   test.serial(`${managerType}: the marker's refCount after every step equals the count of its holders (4,4 4,4 3,3 2,2)`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const { ours, theirs } = await getRuns(managerType);
+    const { ours, theirs } = await getRuns(t, managerType);
     const kref = markerOf(ours);
     // The holders, as observed: the vat-admin vat's import (never reaped: defaultReapInterval is
     // 'never'), the vat-admin device's c-list, the dynamic vat's import and its vatParameters,
@@ -146,8 +148,7 @@ for (const managerType of MANAGER_TYPES) {
   });
 
   test.serial(`${managerType}: ours' whole kvStore equals swing-store's after initialization and every step`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const { ours, theirs } = await getRuns(managerType);
+    const { ours, theirs } = await getRuns(t, managerType);
     t.is(ours.length, STEPS.length + 1);
     t.is(theirs.length, STEPS.length + 1);
     for (const [i, { step, kvEntries }] of ours.entries()) {
@@ -157,8 +158,7 @@ for (const managerType of MANAGER_TYPES) {
   });
 
   test.serial(`${managerType}: ours' activityhash equals swing-store's after initialization and every step`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const { ours, theirs } = await getRuns(managerType);
+    const { ours, theirs } = await getRuns(t, managerType);
     for (const [i, { step, activityhash }] of ours.entries()) {
       t.regex(activityhash, /^[0-9a-f]{64}$/, `ours after ${step}`);
       t.is(activityhash, theirs[i].activityhash, `activityhash after ${step}`);

@@ -12,11 +12,12 @@ import * as swingStore from '@agoric/swing-store';
 import * as ourStore from '../lib/index.mjs';
 import { STEPS, startKernel, runStep } from '../demo/kernel-scenario.mjs';
 import { EXPECTED_RESULTS, makeTempDir, removeTempDirs, observe, kvDiff } from './kernel-helpers.mjs';
+import { makeProgress } from './support/progress.mjs';
 
 const MANAGER_TYPE = 'xs-worker';
 const STEPS_BEFORE_RESTART = STEPS.slice(0, 2);
 const STEPS_AFTER_RESTART = STEPS.slice(2);
-const TEST_TIMEOUT = 15 * 60_000;
+const progress = makeProgress();
 
 const STORES = { ours: ourStore, 'swing-store': swingStore };
 
@@ -41,6 +42,7 @@ async function runWithRestart(nameA, nameB) {
     controller = await startKernel(storeA, MANAGER_TYPE, { kernelBundles });
     for (const step of STEPS_BEFORE_RESTART) {
       results.push({ step, result: await runStep(controller, storeA, step) });
+      progress.tick();
     }
     observations.push(observe(storeA, 'handover', undefined));
   } finally {
@@ -53,10 +55,12 @@ async function runWithRestart(nameA, nameB) {
   try {
     controller = await startKernel(storeB, MANAGER_TYPE, { initialize: false });
     observations.push(observe(storeB, 'restart', undefined));
+    progress.tick();
     for (const step of STEPS_AFTER_RESTART) {
       const result = await runStep(controller, storeB, step);
       results.push({ step, result });
       observations.push(observe(storeB, step, result));
+      progress.tick();
     }
   } finally {
     if (controller) await controller.shutdown();
@@ -74,6 +78,15 @@ const getRun = (nameA, nameB) => {
   return runs.get(key);
 };
 const getReference = () => getRun('swing-store', 'swing-store');
+/**
+ * The reference run, then the (A, B) run, for test `t`: one kernel at a time, waited for as
+ * long as they make progress (a kernel step at a time), however long that takes.
+ */
+const getRuns = async (t, nameA, nameB) => {
+  progress.watch(t);
+  const reference = await getReference();
+  return { reference, run: await getRun(nameA, nameB) };
+};
 
 test.after.always(removeTempDirs);
 
@@ -87,18 +100,14 @@ for (const [nameA, nameB] of PAIRS) {
   const title = `${nameA} then ${nameB}`;
 
   test.serial(`${title}: every step answers as in the swing-store reference run, across the restart`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const reference = await getReference();
-    const run = await getRun(nameA, nameB);
+    const { reference, run } = await getRuns(t, nameA, nameB);
     const expected = STEPS.map(step => ({ step, result: EXPECTED_RESULTS[step] }));
     t.deepEqual(reference.results, expected, 'reference run (swing-store only)');
     t.deepEqual(run.results, reference.results);
   });
 
   test.serial(`${title}: the kvStore equals the reference run's at the handover, after the restart and at the end`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const reference = await getReference();
-    const run = await getRun(nameA, nameB);
+    const { reference, run } = await getRuns(t, nameA, nameB);
     t.deepEqual(
       run.observations.map(o => o.step),
       reference.observations.map(o => o.step),
@@ -109,9 +118,7 @@ for (const [nameA, nameB] of PAIRS) {
   });
 
   test.serial(`${title}: the activityhash equals the reference run's at the handover, after the restart and at the end`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const reference = await getReference();
-    const run = await getRun(nameA, nameB);
+    const { reference, run } = await getRuns(t, nameA, nameB);
     for (const [i, { step, activityhash }] of run.observations.entries()) {
       t.regex(activityhash, /^[0-9a-f]{64}$/, `${step}`);
       t.is(activityhash, reference.observations[i].activityhash, `activityhash at ${step}`);

@@ -2,8 +2,6 @@
 // and to our KernelStore must give the same reads, errors, hashes, export rows and final kvStore.
 import '@endo/init/debug.js';
 import test from 'ava';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { createRequire } from 'node:module';
@@ -11,6 +9,7 @@ import Database from 'better-sqlite3';
 import { initSwingStore, openSwingStore } from '@agoric/swing-store';
 
 import { mulberry32 } from './support/prng.mjs';
+import { tmpDir } from './support/files.mjs';
 
 const require = createRequire(import.meta.url);
 const { KernelStore } = require('../index.js');
@@ -19,7 +18,6 @@ const { KernelStore } = require('../index.js');
 // helpers
 
 
-const tmpDir = label => fs.mkdtempSync(path.join(os.tmpdir(), `kvdiff-${label}-`));
 
 /** swing-store's debug dump kvEntries (object or array) as an array of [key, value]. */
 const refEntries = ss => {
@@ -202,24 +200,20 @@ const runStream = async (pair, { seed, count, loneSurrogates, commitWeight, labe
     await step({ op: `${facet}.${which}`, key }, s => s[facet][which](key));
   };
 
-  const kernelSet = async () => {
-    const key = g.nonHostKey();
+  /** A set (key, then value, drawn in that order) or a delete on `facet`, of a key from `keyOf`. */
+  const setOn = (facet, keyOf) => async () => {
+    const key = keyOf();
     const value = g.value();
-    await step({ op: 'kernelKv.set', key, value }, s => s.kernelKv.set(key, value));
+    await step({ op: `${facet}.set`, key, value }, s => s[facet].set(key, value));
   };
-  const kernelDelete = async () => {
-    const key = g.nonHostKey();
-    await step({ op: 'kernelKv.delete', key }, s => s.kernelKv.delete(key));
+  const deleteOn = (facet, keyOf) => async () => {
+    const key = keyOf();
+    await step({ op: `${facet}.delete`, key }, s => s[facet].delete(key));
   };
-  const hostSet = async () => {
-    const key = g.hostKey();
-    const value = g.value();
-    await step({ op: 'hostKv.set', key, value }, s => s.hostKv.set(key, value));
-  };
-  const hostDelete = async () => {
-    const key = g.hostKey();
-    await step({ op: 'hostKv.delete', key }, s => s.hostKv.delete(key));
-  };
+  const kernelSet = setOn('kernelKv', g.nonHostKey);
+  const kernelDelete = deleteOn('kernelKv', g.nonHostKey);
+  const hostSet = setOn('hostKv', g.hostKey);
+  const hostDelete = deleteOn('hostKv', g.hostKey);
   const wrongFacet = async () => {
     const del = g.rnd() < 0.4;
     if (g.rnd() < 0.5) {
@@ -331,15 +325,14 @@ const compareFinalState = async (t, pair, label) => {
 
 const streamTest = async (t, { seed, count, loneSurrogates, disk, commitWeight }) => {
   const label = `${disk ? 'on-disk' : 'in-memory'} seed=${seed}`;
-  const dirA = disk ? tmpDir('ref') : null;
-  const dirB = disk ? tmpDir('ours') : null;
+  const dirA = disk ? tmpDir(t, 'kvdiff-ref') : null;
+  const dirB = disk ? tmpDir(t, 'kvdiff-ours') : null;
   const pair = openPair({ dirA, dirB });
   if (disk) {
+    // Teardowns run last first: the stores close before their directories go.
     t.teardown(async () => {
       if (!pair.ks.closed) pair.ks.close();
       await pair.ss.hostStorage.close().catch(() => {});
-      fs.rmSync(dirA, { recursive: true, force: true });
-      fs.rmSync(dirB, { recursive: true, force: true });
     });
   }
   const { failure, stats } = await runStream(pair, { seed, count, loneSurrogates, commitWeight, label });
@@ -431,18 +424,30 @@ test('a worked example: crank and activity hashes and export rows', t => {
   const rows = [];
   const ks = KernelStore.open(null, { exportCallback: r => rows.push(r) });
   const kv = ks.kvStore;
+  /** What swing-store's kernel computes for the two cranks below. */
+  const expected = {
+    first: {
+      crankhash: '55b29e0f956252a026d055343b8a99c8336325732aa06428ae77194e98fc82d1',
+      activityhash: 'd884fd51eb3b3557d73f9b1c67a2bf99d67ee28e4e6652f9d35e13cf6cbd83af',
+    },
+    second: {
+      crankhash: '0a6623ad922a2d2bb846fce452705c3e5636e12085e6477e62c7525b0a2b6bd4',
+      activityhash: '8832bf2635437fb3c035a151e3abbc928d852ec64022fd9a61b4a9475600b158',
+    },
+  };
+  const endCrank = () => {
+    const hashes = ks.emitCrankHashes();
+    ks.endCrank();
+    return hashes;
+  };
   t.is(ks.getActivityhash(), '');
 
   ks.startCrank();
   kv.set('kernel.a', '1');
   kv.set('local.x', 'ignored');
   kv.delete('kernel.b');
-  const h1 = ks.emitCrankHashes();
-  ks.endCrank();
-  t.deepEqual({ ...h1 }, {
-    crankhash: '55b29e0f956252a026d055343b8a99c8336325732aa06428ae77194e98fc82d1',
-    activityhash: 'd884fd51eb3b3557d73f9b1c67a2bf99d67ee28e4e6652f9d35e13cf6cbd83af',
-  });
+  const h1 = endCrank();
+  t.deepEqual({ ...h1 }, expected.first);
   t.deepEqual(Object.keys(h1), ['crankhash', 'activityhash']);
 
   ks.startCrank();
@@ -451,12 +456,8 @@ test('a worked example: crank and activity hashes and export rows', t => {
   ks.establishCrankSavepoint('deliver');
   kv.set('kernel.c', '€3');
   ks.rollbackCrank('deliver');
-  const h2 = ks.emitCrankHashes();
-  ks.endCrank();
-  t.deepEqual({ ...h2 }, {
-    crankhash: '0a6623ad922a2d2bb846fce452705c3e5636e12085e6477e62c7525b0a2b6bd4',
-    activityhash: '8832bf2635437fb3c035a151e3abbc928d852ec64022fd9a61b4a9475600b158',
-  });
+  const h2 = endCrank();
+  t.deepEqual({ ...h2 }, expected.second);
   t.is(kv.get('kernel.c'), undefined);
   t.is(kv.get('kernel.a'), '2');
   t.is(ks.getActivityhash(), h2.activityhash);

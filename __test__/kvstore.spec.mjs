@@ -1,21 +1,15 @@
 // Behaviour specs for our KernelStore kvStore and crank API (no swing-store involved).
 import test from 'ava';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
+import { tmpDir as tmpDirOf } from './support/files.mjs';
 
 const require = createRequire(import.meta.url);
 const { KernelStore } = require('../index.js');
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-const tmpDir = t => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvstore-spec-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-};
+const tmpDir = t => tmpDirOf(t, 'kvstore-spec');
 
 /** Every key from the first, via getNextKey. */
 const allKeys = kv => {
@@ -381,10 +375,16 @@ test('an export callback that throws during endCrank: endCrank throws the very e
   ks.close();
 });
 
-test('local.* writes are neither crank-hashed nor exported', t => {
+/** An in-memory store inside a crank, and the export rows its callback has delivered. */
+const crankRecordingExports = () => {
   const rows = [];
   const ks = KernelStore.open(null, { exportCallback: r => rows.push(r) });
   ks.startCrank();
+  return { rows, ks };
+};
+
+test('local.* writes are neither crank-hashed nor exported', t => {
+  const { rows, ks } = crankRecordingExports();
   ks.kvStore.set('local.kernelStats', '{"a":1}');
   ks.kvStore.set('local.', '');
   ks.kvStore.delete('local.gone');
@@ -407,9 +407,7 @@ test('local.* writes are neither crank-hashed nor exported', t => {
 });
 
 test('host-facet and internal-facet writes are neither crank-hashed nor exported', t => {
-  const rows = [];
-  const ks = KernelStore.open(null, { exportCallback: r => rows.push(r) });
-  ks.startCrank();
+  const { rows, ks } = crankRecordingExports();
   ks.hostKvStore.set('host.a', '1');
   ks.hostKvStore.delete('host.b');
   ks.internalKvStore.set('kernel.internal', '1');

@@ -5,12 +5,13 @@
 // workers and only our prebuilt binary. The host's own code then runs a real kernel on the
 // installed package, a CommonJS `require` and an ESM `import` of it, and a Jest test of it.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXPECTED_RESULTS } from './kernel-helpers.mjs';
+import { NPM_INSTALL, mustSucceed, npmEnv, resultLine } from './support/scratch-host.mjs';
+import { makeProgress, runCommand } from './support/progress.mjs';
 
 const packageDir = fs.realpathSync(fileURLToPath(new URL('..', import.meta.url)));
 const fixtureDir = fileURLToPath(new URL('./fixtures/packed-host/', import.meta.url));
@@ -36,43 +37,12 @@ const EXPORT_TYPES = {
   SpanReader: 'function',
 };
 
-/** Runs a command; resolves with { code, stdout, stderr, seconds } (never rejects on a non-zero exit). */
-const run = (file, args, options) =>
-  new Promise(resolve => {
-    const t0 = Date.now();
-    execFile(file, args, { maxBuffer: 64 * 1024 * 1024, ...options }, (error, stdout, stderr) => {
-      const seconds = (Date.now() - t0) / 1000;
-      resolve({ code: error ? (error.code ?? error.signal ?? 1) : 0, stdout, stderr, seconds });
-    });
-  });
-
-/** The tail of a command's output, for failure messages. */
-const tail = ({ stdout, stderr }) => `--- stdout ---\n${stdout.slice(-3000)}\n--- stderr ---\n${stderr.slice(-3000)}`;
-
-const mustSucceed = (result, what) => {
-  if (result.code !== 0) throw Error(`${what} failed (${result.code})\n${tail(result)}`);
-  return result;
-};
-
-/** The JSON a host program printed on its one `PREFIX {json}` line. */
-const resultLine = (result, prefix) => {
-  const line = result.stdout.split('\n').find(l => l.startsWith(`${prefix} `));
-  if (!line) throw Error(`no ${prefix} line\n${tail(result)}`);
-  return JSON.parse(line.slice(prefix.length + 1));
-};
-
 /**
- * The environment for the nested npm: without the npm_* variables `npm test` sets for this
- * package (npm_config_local_prefix and friends would point npm at this directory), keeping only
- * where the cache and user config are.
+ * Packing (which may rebuild the binary), installing and the host's runs are long: each line
+ * they print is progress (support/progress.mjs); a test fails only when one stops printing.
  */
-const npmEnv = () => {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(k) || /^npm_config_(cache|userconfig)$/i.test(k)) env[k] = v;
-  }
-  return env;
-};
+const progress = makeProgress();
+const run = (file, args, options) => runCommand(progress, file, args, options);
 
 /** Writes the host into `hostDir`: package.json from the template, its code, the demo's scenario and vats. */
 const writeHost = hostDir => {
@@ -84,6 +54,7 @@ const writeHost = hostDir => {
 };
 
 test.before(async t => {
+  progress.watch(t);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sks-packaging-'));
   const packDir = path.join(tmp, 'pack');
   const hostDir = path.join(tmp, 'host');
@@ -100,7 +71,8 @@ test.before(async t => {
 
   writeHost(hostDir);
   const install = mustSucceed(
-    await run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball], {
+    // At the `http` log level npm prints each request: its progress, however slow the network.
+    await run('npm', [...NPM_INSTALL, '--loglevel=http', tarball], {
       cwd: hostDir,
       env: npmEnv(),
     }),
@@ -162,6 +134,7 @@ test("npm installs the tarball as a copy in the host's node_modules, not a link 
 });
 
 test("swingset-vat's kernel runs the scenario on the installed package, from the host's own code", async t => {
+  progress.watch(t);
   const { hostDir } = t.context;
   const scenario = await getScenario(t.context);
   t.log(`host kernel scenario (local workers): ${scenario.seconds.toFixed(1)} s`);
@@ -178,6 +151,7 @@ test("swingset-vat's kernel runs the scenario on the installed package, from the
 });
 
 test("the kernel never loads better-sqlite3's native addon, although swingset-vat imports its JavaScript", async t => {
+  progress.watch(t);
   const { hostDir } = t.context;
   const betterSqlite3 = path.join(hostDir, 'node_modules', 'better-sqlite3');
   // Without its install script better-sqlite3 has no addon at all: had the kernel needed one,
@@ -196,6 +170,7 @@ test("the kernel never loads better-sqlite3's native addon, although swingset-va
 });
 
 test("the installed kernel-store command audits the host's store and finds no refcount deficit", async t => {
+  progress.watch(t);
   const { hostDir } = t.context;
   const { storeDir } = await getScenario(t.context);
   const audit = await run(path.join(hostDir, 'node_modules', '.bin', 'kernel-store'), ['audit', storeDir, '--json'], { cwd: hostDir });
@@ -223,6 +198,7 @@ test('an ESM import resolves to lib/index.mjs, with the same named exports as re
 });
 
 test("the host's Jest test resolves the package from the host and sets and gets a key", async t => {
+  progress.watch(t);
   const { hostDir, tmp } = t.context;
   // Jest is this package's; the test file's `require`s resolve from the host. The cache goes
   // with the temp dir, not into a jest_* dir left behind in the system temp directory.
@@ -251,6 +227,7 @@ test("the native entry, swingset-kernel-store/native, loads by require and by im
 });
 
 test('the installed kernel-store demo runs the real-kernel demo in a host that has swingset-vat', async t => {
+  progress.watch(t);
   const { hostDir, tmp } = t.context;
   const demo = await run(path.join(hostDir, 'node_modules', '.bin', 'kernel-store'), ['demo', path.join(tmp, 'demo-store')], { cwd: hostDir });
   t.log(`kernel-store demo: ${demo.seconds.toFixed(1)} s`);

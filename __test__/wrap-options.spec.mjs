@@ -3,11 +3,9 @@
 // the same wrappers, must give the same wrapper calls, results, errors, hashes and contents.
 import '@endo/init/debug.js';
 import test from 'ava';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { initSwingStore as initTheirs } from '@agoric/swing-store';
 import { initSwingStore as initOurs, openSwingStore as openOurs } from '../lib/index.mjs';
+import { tmpDir } from './support/files.mjs';
 
 /** A wrapKvStore that logs every call it sees and refuses to store values starting with "!". */
 const tracingWrapper = log => inner => ({
@@ -108,14 +106,13 @@ for (const name of ['wrapKvStore', 'wrapTranscriptStore', 'wrapSnapStore', 'wrap
 }
 
 test('a replacer that throws or returns no object closes the store it was given, releasing the directory', t => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wrap-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpDir(t, 'wrap');
   const thrown = Error('wrapper failed');
   t.is(t.throws(() => initOurs(dir, { wrapSnapStore: () => { throw thrown; } })), thrown);
   const err = t.throws(() => openOurs(dir, { wrapBundleStore: () => undefined }));
   t.is(err.code, 'ERR_INVALID_ARG_VALUE');
-  const started = Date.now();
+  // A lock left behind is never released: this open would fail with ERR_STORE_BUSY.
   const { hostStorage } = openOurs(dir);
-  t.true(Date.now() - started < 1000, 'no lock was left behind');
   hostStorage.close();
+  t.pass();
 });
