@@ -10,12 +10,18 @@ use napi::sys;
 
 use super::instance::bytes_of;
 use super::text::read_wtf8;
-use super::{for_each_element, is_nullish, property, read_number, throw_type, type_of};
+use super::{
+    for_each_element, is_nullish, property, read_number, throw_type, throw_value, type_of,
+};
 
 /// A query's parameters: none, an array (by position) or an object (by name).
 pub struct SqlParamsArg(pub kernel_store::QueryParams);
 
 const CANNOT_BIND: &str = "SQLite3 can only bind numbers, strings, bigints, buffers, and null";
+
+/// SQLite's most parameters in one statement (`SQLITE_MAX_VARIABLE_NUMBER`): an array claiming
+/// more (a sparse one of 2^32 - 1 holes costs nothing to make) is refused before it is read.
+const MAX_PARAMETERS: u32 = 32_766;
 
 unsafe fn sql_value(env: sys::napi_env, value: sys::napi_value, name: &str) -> napi::Result<Value> {
     let kind = unsafe { type_of(env, value) };
@@ -71,6 +77,12 @@ impl FromNapiValue for SqlParamsArg {
             unsafe {
                 let not_an_array = || throw_type(env, "params must be an array or an object");
                 for_each_element(env, value, not_an_array, |i, element| {
+                    if i >= MAX_PARAMETERS {
+                        return Err(throw_value(
+                            env,
+                            &format!("params has more than {MAX_PARAMETERS} values, the most a statement takes"),
+                        ));
+                    }
                     values.push(sql_value(env, element, &format!("params[{i}]"))?);
                     Ok(())
                 })?;
