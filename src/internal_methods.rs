@@ -8,8 +8,10 @@ use std::cell::RefCell;
 use napi::bindgen_prelude::{Either, Env, Undefined};
 use napi_derive::napi;
 
-use crate::args::{ArtifactModeArg, ArtifactName, ChunkArg, ScopeArg};
-use crate::errors::{closed, illegal_constructor, JsErr};
+use crate::args::{
+    ArtifactModeArg, ArtifactName, ChunkArg, RecordKey, RecordValue, ScopeArg, Truthy,
+};
+use crate::errors::{illegal_constructor, spent, JsErr};
 use crate::exporter::{ArtifactNameReader, ArtifactReader, ExportDataReader, Source};
 use crate::handle::{with_store, Shared};
 use crate::kernel_store::KernelStore;
@@ -26,14 +28,14 @@ impl KernelStore {
     pub fn export_records(
         &self,
         scope: ScopeArg,
-        include_historical: Option<bool>,
+        include_historical: Truthy,
     ) -> Result<ExportDataReader, JsErr> {
         with_store(&self.shared, |_| Ok(()))?;
         Ok(ExportDataReader {
             source: Source::Store(self.shared.clone(), kernel_store::ArtifactMode::default()),
             cursor: kernel_store::ExportDataCursor::only(
                 scope.0,
-                include_historical.unwrap_or(true),
+                include_historical.0.unwrap_or(true),
             ),
         })
     }
@@ -88,12 +90,12 @@ impl KernelStore {
     #[napi(catch_unwind)]
     pub fn install_record(
         &self,
-        key: String,
-        value: String,
-        repair: Option<bool>,
+        #[napi(ts_arg_type = "string")] key: RecordKey,
+        #[napi(ts_arg_type = "string")] value: RecordValue,
+        #[napi(ts_arg_type = "boolean | undefined")] repair: Truthy,
     ) -> Result<(), JsErr> {
         with_store(&self.shared, |s| {
-            s.install_record(&key, &value, repair.unwrap_or(false))
+            s.install_record(&key.0, &value.0, repair.0.unwrap_or(false))
         })
     }
 
@@ -147,14 +149,35 @@ impl ArtifactImport {
         #[napi(ts_arg_type = "Uint8Array")] chunk: ChunkArg<'_>,
     ) -> Result<(), JsErr> {
         let mut guard = self.import.borrow_mut();
-        let import = guard.as_mut().ok_or_else(closed)?;
-        with_store(&self.shared, |s| s.write_artifact_import(import, chunk.0))
+        let import = guard
+            .as_mut()
+            .ok_or_else(|| spent("this artifact import"))?;
+        let written = with_store(&self.shared, |s| s.write_artifact_import(import, chunk.0));
+        if written.is_err() {
+            // A failed artifact has removed what it stored; it takes nothing more.
+            guard.take();
+        }
+        written
     }
 
     /// The artifact has ended: checked against its record and kept.
     #[napi(catch_unwind)]
     pub fn finish(&self) -> Result<(), JsErr> {
-        let import = self.import.borrow_mut().take().ok_or_else(closed)?;
+        let import = self
+            .import
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| spent("this artifact import"))?;
         with_store(&self.shared, |s| s.finish_artifact_import(import))
+    }
+
+    /// The artifact's source failed: what it stored so far is removed, and the import is spent.
+    /// Abandoning a spent import does nothing.
+    #[napi(catch_unwind)]
+    pub fn abandon(&self) -> Result<(), JsErr> {
+        match self.import.borrow_mut().take() {
+            Some(import) => with_store(&self.shared, |s| s.abandon_artifact_import(import)),
+            None => Ok(()),
+        }
     }
 }

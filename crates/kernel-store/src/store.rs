@@ -16,7 +16,7 @@ use crate::db::{Db, Durability, Location, BUSY_TIMEOUT, DB_FILE_NAME};
 use crate::error::{Error, Result};
 use crate::export::{
     self, ArtifactImport, ArtifactMode, ArtifactNameCursor, ArtifactReader, ExportDataCursor,
-    Repair, Scope,
+    Landing, Repair, Scope,
 };
 use crate::export_log::{ExportLog, ExportRow};
 use crate::kv::facet::Facet;
@@ -216,8 +216,9 @@ impl KernelStore {
             Some(_) => Durability::UnsafeFast,
             None => options.durability,
         };
-        let db = Db::open(db_location, options.readonly, durability)?;
+        // The trace file first: a bad one must not leave a new database file behind.
         let trace = options.trace_file.as_deref().map(Trace::open).transpose()?;
+        let db = Db::open(db_location, options.readonly, durability)?;
         Ok(KernelStore {
             db,
             kv: Kv::new(options.spill_threshold_bytes, trace),
@@ -799,7 +800,7 @@ impl KernelStore {
         name: &str,
         mode: ArtifactMode,
     ) -> Result<Option<ArtifactImport>> {
-        ArtifactImport::begin(&mut self.db, name, mode)
+        ArtifactImport::begin(&mut self.db, name, mode, Landing::WhenChecked)
     }
 
     pub fn write_artifact_import(
@@ -812,6 +813,11 @@ impl KernelStore {
 
     pub fn finish_artifact_import(&mut self, artifact: ArtifactImport) -> Result<()> {
         artifact.finish(&mut self.db)
+    }
+
+    /// An artifact whose source failed: whatever of it was stored is removed.
+    pub fn abandon_artifact_import(&mut self, artifact: ArtifactImport) -> Result<()> {
+        artifact.abandon(&mut self.db)
     }
 
     /// A tool's read-only SQL (`internal.db`) over this connection. The block's kvStore writes

@@ -318,3 +318,118 @@ fn repair_restores_lost_span_records_and_refuses_disagreeing_ones() {
         "{err}"
     );
 }
+
+/// A fresh store holding `transcript.v1.current` for a span of two items, and the count of
+/// v1's stored items.
+fn store_expecting_a_span() -> (KernelStore, impl Fn(&mut KernelStore) -> usize) {
+    let mut store = KernelStore::open(None, OpenOptions::default()).unwrap();
+    let hash = "0000000000000000000000000000000000000000000000000000000000000000";
+    let record = format!(
+        r#"{{"vatID":"v1","startPos":0,"endPos":2,"hash":"{hash}","isCurrent":1,"incarnation":0}}"#
+    );
+    store
+        .install_record("transcript.v1.current", &record, false)
+        .unwrap();
+    let items = |store: &mut KernelStore| {
+        let rows = store
+            .query(
+                "SELECT count(*) FROM transcriptItems WHERE vatID = 'v1'",
+                &kernel_store::QueryParams::Positional(vec![]),
+            )
+            .unwrap()
+            .rows;
+        match rows[0][0] {
+            kernel_store::SqlValue::Integer(n) => n as usize,
+            ref other => panic!("{other:?}"),
+        }
+    };
+    (store, items)
+}
+
+#[test]
+fn a_span_artifact_stores_nothing_before_it_checks_whole_and_nothing_when_it_fails() {
+    let (mut store, items) = store_expecting_a_span();
+    let mut import = store
+        .begin_artifact_import("transcript.v1.0.2", ArtifactMode::Debug)
+        .unwrap()
+        .unwrap();
+    store.write_artifact_import(&mut import, b"a\nX\n").unwrap();
+    assert_eq!(items(&mut store), 0);
+    let err = store.finish_artifact_import(import).unwrap_err();
+    assert_eq!(err.code(), "ERR_ARTIFACT_HASH_MISMATCH");
+    assert_eq!(items(&mut store), 0);
+}
+
+#[test]
+fn an_abandoned_span_artifact_leaves_none_of_its_items() {
+    let (mut store, items) = store_expecting_a_span();
+    let mut import = store
+        .begin_artifact_import("transcript.v1.0.2", ArtifactMode::Debug)
+        .unwrap()
+        .unwrap();
+    store.write_artifact_import(&mut import, b"a\n").unwrap();
+    store.abandon_artifact_import(import).unwrap();
+    assert_eq!(items(&mut store), 0);
+}
+
+#[test]
+fn a_span_artifact_that_checks_whole_lands_its_items() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let span = artifact(&exporter, "transcript.v2.0.1");
+    let mut store = KernelStore::open(None, OpenOptions::default()).unwrap();
+    for (key, value) in export_data(&exporter) {
+        if key.starts_with("transcript.v2.") {
+            store.install_record(&key, &value, false).unwrap();
+        }
+    }
+    let mut import = store
+        .begin_artifact_import("transcript.v2.0.1", ArtifactMode::Operational)
+        .unwrap()
+        .unwrap();
+    store.write_artifact_import(&mut import, &span).unwrap();
+    store.finish_artifact_import(import).unwrap();
+    let items: Vec<(u64, String)> = store.full_vat_transcript("v2", None, 10).unwrap();
+    assert_eq!(items, [(0, "v2 first".to_owned())]);
+}
+
+#[test]
+fn a_repair_that_fails_adds_none_of_its_records() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let rows = export_rows(&exporter);
+    let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
+    store.stop_using_last_snapshot("v1").unwrap();
+    store.delete_vat_snapshots("v1", None).unwrap();
+    commit(&mut store);
+
+    let repair = store.begin_repair().unwrap();
+    store.repair_export_data(&repair, &rows).unwrap();
+    let err = store.finish_repair(repair).unwrap_err();
+    assert_eq!(err.code(), "ERR_INCOMPLETE_ARTIFACTS");
+    assert!(
+        store.dump_snapshots(true).unwrap().is_empty(),
+        "the snapshot records the repair added are gone again"
+    );
+}
+
+#[test]
+fn an_import_with_a_trace_file_it_cannot_open_changes_nothing_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kept"), "x").unwrap();
+    let options = OpenOptions {
+        trace_file: Some(dir.path().join("no-such-dir").join("trace")),
+        ..OpenOptions::default()
+    };
+    let err = Importer::create(Some(dir.path()), ArtifactMode::Operational, options)
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "ERR_TRACE_FILE");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["kept"]);
+}

@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::json::quote;
 use crate::snapshot::artifacts::{self as snapshots, SnapshotImport, SnapshotPopulate};
+pub use crate::transcript::artifacts::Landing;
 use crate::transcript::artifacts::{self as transcripts, SpanImport};
 
 pub enum ArtifactImport {
@@ -20,13 +21,19 @@ pub enum ArtifactImport {
 
 impl ArtifactImport {
     /// Starts importing `name`, or `None` when `mode` leaves it out (it need not be fetched).
-    pub fn begin(db: &mut Db, name: &str, mode: ArtifactMode) -> Result<Option<ArtifactImport>> {
+    /// `landing` says whether a span's items may be stored before the span is checked whole.
+    pub fn begin(
+        db: &mut Db,
+        name: &str,
+        mode: ArtifactMode,
+        landing: Landing,
+    ) -> Result<Option<ArtifactImport>> {
         Ok(match tag(name) {
             "bundle" => Some(ArtifactImport::Bundle(BundleImport::begin(name)?)),
             "snapshot" => snapshots::begin_import(db, name, mode)?
                 .map(|s| ArtifactImport::Snapshot(Box::new(s))),
             "transcript" => {
-                transcripts::begin_import(db, name, mode)?.map(ArtifactImport::Transcript)
+                transcripts::begin_import(db, name, mode, landing)?.map(ArtifactImport::Transcript)
             }
             other => {
                 return Err(Error::InvalidArtifactName {
@@ -52,6 +59,15 @@ impl ArtifactImport {
             }
             ArtifactImport::Snapshot(snapshot) => snapshot.write(chunk),
             ArtifactImport::Transcript(span) => span.write(db, chunk),
+        }
+    }
+
+    /// The artifact will not be finished (its source failed): what it stored is removed.
+    pub fn abandon(self, db: &mut Db) -> Result<()> {
+        match self {
+            ArtifactImport::Transcript(mut span) => span.remove_stored(db),
+            // Bundles and snapshots are stored only when they finish.
+            ArtifactImport::Bundle(_) | ArtifactImport::Snapshot(_) => Ok(()),
         }
     }
 

@@ -18,9 +18,10 @@ use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 
 use super::metadata::PendingRecords;
-use super::{ArtifactImport, ArtifactMode};
+use super::{ArtifactImport, ArtifactMode, Landing};
 use crate::error::{Error, Result};
 use crate::json::quote;
+use crate::kv::Trace;
 use crate::snapshot::artifacts::SnapshotPopulate;
 use crate::store::{KernelStore, OpenOptions, StoreLocation};
 
@@ -52,6 +53,10 @@ impl Importer {
         mode: ArtifactMode,
         options: OpenOptions,
     ) -> Result<Importer> {
+        // Options are checked before the directory is emptied: a refused import changes nothing.
+        if let Some(trace) = &options.trace_file {
+            Trace::open(trace)?;
+        }
         if let Some(dir) = dir {
             match std::fs::remove_dir_all(dir) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -128,7 +133,8 @@ impl Importer {
                 name: name.to_owned(),
             });
         }
-        self.current = ArtifactImport::begin(self.store.db_mut(), name, self.mode)?;
+        self.current =
+            ArtifactImport::begin(self.store.db_mut(), name, self.mode, Landing::Direct)?;
         Ok(self.current.is_some())
     }
 

@@ -11,7 +11,7 @@ mod metadata;
 mod mode;
 mod repair;
 
-pub use artifact_import::ArtifactImport;
+pub use artifact_import::{ArtifactImport, Landing};
 pub(crate) use exporter::{artifact_names_page, export_data_page, open_artifact, read_artifact};
 pub use exporter::{ArtifactNameCursor, ArtifactReader, ExportDataCursor, Exporter, Scope};
 pub use importer::Importer;

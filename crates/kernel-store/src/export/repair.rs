@@ -7,7 +7,7 @@
 use super::metadata::PendingRecords;
 use super::ArtifactMode;
 use crate::db::Db;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// How many collected records are checked per query.
 const RECORD_PAGE: usize = 1024;
@@ -37,20 +37,39 @@ impl Repair {
         Ok(())
     }
 
-    /// Checks or adds every record, then insists on `operational` completeness.
+    /// Checks or adds every record, then insists on `operational` completeness. A repair
+    /// that fails either way adds nothing (swing-store's keeps what it added before the
+    /// throw; a failed call here changes nothing).
     pub fn finish(self, db: &mut Db) -> Result<()> {
+        db.ensure_txn()?
+            .execute_batch("SAVEPOINT repair_metadata")
+            .map_err(Error::sqlite("repairMetadata"))?;
+        let repaired = self
+            .install_all(db)
+            .and_then(|()| super::assert_complete(db, ArtifactMode::Operational));
+        let end = if repaired.is_ok() {
+            "RELEASE repair_metadata"
+        } else {
+            "ROLLBACK TO repair_metadata; RELEASE repair_metadata"
+        };
+        db.conn()
+            .execute_batch(end)
+            .map_err(Error::sqlite("repairMetadata"))?;
+        self.records.drop_table(db.conn())?;
+        repaired
+    }
+
+    fn install_all(&self, db: &mut Db) -> Result<()> {
         let mut after = 0;
         loop {
             let page = self.records.page(db.ensure_txn()?, after, RECORD_PAGE)?;
             let Some(&(last, _, _)) = page.last() else {
-                break;
+                return Ok(());
             };
             after = last;
             for (_, key, value) in &page {
                 super::install_record(db, key, value, true)?;
             }
         }
-        self.records.drop_table(db.conn())?;
-        super::assert_complete(db, ArtifactMode::Operational)
     }
 }

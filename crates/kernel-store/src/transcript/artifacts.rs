@@ -374,15 +374,48 @@ pub struct SpanImport {
     end_pos: u64,
     incarnation: u64,
     expected_hash: String,
+    /// Where its items wait until the whole span has been checked, if anywhere.
+    staging: Option<u64>,
+    /// Where this import's first item went: the items it stored are `start_pos..position`.
+    start_pos: u64,
     position: u64,
     hash: String,
     /// The bytes after the last newline seen.
     partial: Vec<u8>,
 }
 
+/// Items of spans an open store is taking in (a tool's `populateTranscriptSpan`), each row
+/// tagged with its import: they join `transcriptItems` only once their span checks whole, so
+/// a span that fails or is abandoned leaves the store as it was, call by call.
+const CREATE_STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS stagedTranscriptItems \
+     (import INTEGER, vatID TEXT, item TEXT, position INTEGER, incarnation INTEGER)";
+const INSERT_STAGED: &str = "INSERT INTO temp.stagedTranscriptItems \
+     (import, vatID, item, position, incarnation) VALUES (?, ?, ?, ?, ?)";
+const MOVE_STAGED: &str = "INSERT INTO transcriptItems (vatID, item, position, incarnation) \
+     SELECT vatID, item, position, incarnation FROM temp.stagedTranscriptItems \
+     WHERE import = ? ORDER BY position";
+const DROP_STAGED: &str = "DELETE FROM temp.stagedTranscriptItems WHERE import = ?";
+
+/// Tells one staged import's rows from another's (several may be open at once).
+static NEXT_STAGING: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Where a span's items go as they arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Landing {
+    /// Straight into `transcriptItems`: an importer's staged store, discarded whole on failure.
+    Direct,
+    /// Into a staging table until the span checks whole: an open store.
+    WhenChecked,
+}
+
 /// Where `name`'s items would go, or `None` when `mode` does not import it (a historical span
 /// in `operational`, an earlier incarnation's in `replay`).
-pub fn begin_import(db: &mut Db, name: &str, mode: ArtifactMode) -> Result<Option<SpanImport>> {
+pub fn begin_import(
+    db: &mut Db,
+    name: &str,
+    mode: ArtifactMode,
+    landing: Landing,
+) -> Result<Option<SpanImport>> {
     db.ensure_txn()?;
     let (vat_id, start, end) = parse_name(name).ok_or_else(|| Error::InvalidArtifactName {
         message: format!(
@@ -422,12 +455,26 @@ pub fn begin_import(db: &mut Db, name: &str, mode: ArtifactMode) -> Result<Optio
         }
         ArtifactMode::Archival | ArtifactMode::Debug => true,
     };
-    Ok(wanted.then(|| SpanImport {
+    if !wanted {
+        return Ok(None);
+    }
+    let staging = match landing {
+        Landing::Direct => None,
+        Landing::WhenChecked => {
+            db.ensure_txn()?
+                .execute_batch(CREATE_STAGING)
+                .map_err(Error::sqlite("populateTranscriptSpan"))?;
+            Some(NEXT_STAGING.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        }
+    };
+    Ok(Some(SpanImport {
         name: name.to_owned(),
         vat_id: vat_id.to_owned(),
         end_pos: metadata.end_pos,
         incarnation: metadata.incarnation,
         expected_hash: metadata.hash,
+        staging,
+        start_pos,
         position: start_pos,
         hash: INITIAL_HASH.to_owned(),
         partial: Vec::new(),
@@ -439,8 +486,14 @@ impl SpanImport {
         &self.name
     }
 
-    /// Takes the next bytes of the artifact, storing every item they complete.
+    /// Takes the next bytes of the artifact, storing every item they complete. On an error
+    /// the items this import stored are removed again.
     pub fn write(&mut self, db: &mut Db, chunk: &[u8]) -> Result<()> {
+        let stored = self.store_lines(db, chunk);
+        stored.or_else(|e| self.remove_stored(db).and(Err(e)))
+    }
+
+    fn store_lines(&mut self, db: &mut Db, chunk: &[u8]) -> Result<()> {
         let mut rest = chunk;
         while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
             let (line, after) = rest.split_at(newline);
@@ -458,14 +511,34 @@ impl SpanImport {
     }
 
     /// The artifact has ended: a last unterminated line is an item too, and then the count
-    /// and the hash chain must be the record's.
+    /// and the hash chain must be the record's; if not, the items this import stored are
+    /// removed again.
     pub fn finish(mut self, db: &mut Db) -> Result<()> {
+        let checked = self.check_end(db).and_then(|()| self.land(db));
+        checked.or_else(|e| self.remove_stored(db).and(Err(e)))
+    }
+
+    /// Moves a checked span's staged items into `transcriptItems`.
+    fn land(&mut self, db: &mut Db) -> Result<()> {
+        let Some(staging) = self.staging else {
+            return Ok(());
+        };
+        db.execute(MOVE_STAGED, [staging], "populateTranscriptSpan")?;
+        db.execute(DROP_STAGED, [staging], "populateTranscriptSpan")?;
+        self.staging = None;
+        self.start_pos = self.position;
+        Ok(())
+    }
+
+    fn check_end(&mut self, db: &mut Db) -> Result<()> {
         if !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
             self.store_line(db, &line)?;
         }
         if self.position != self.end_pos {
-            return Err(Error::ArtifactIncomplete { name: self.name });
+            return Err(Error::ArtifactIncomplete {
+                name: self.name.clone(),
+            });
         }
         if self.hash != self.expected_hash {
             return Err(Error::ArtifactHashMismatch {
@@ -480,16 +553,38 @@ impl SpanImport {
         Ok(())
     }
 
+    /// Removes the items this import stored: it failed, or its caller abandoned it.
+    pub fn remove_stored(&mut self, db: &mut Db) -> Result<()> {
+        if let Some(staging) = self.staging.take() {
+            db.execute(DROP_STAGED, [staging], "abandoning a transcript artifact")?;
+        } else if self.position > self.start_pos {
+            db.execute(
+                "DELETE FROM transcriptItems WHERE vatID = ?1 AND position >= ?2 AND position < ?3",
+                rusqlite::params![self.vat_id, self.start_pos, self.position],
+                "abandoning a transcript artifact",
+            )?;
+            self.position = self.start_pos;
+        }
+        Ok(())
+    }
+
     /// One line as swing-store reads it: UTF-8 (bad bytes as U+FFFD), trailing white space
     /// trimmed.
     fn store_line(&mut self, db: &mut Db, line: &[u8]) -> Result<()> {
         let text = String::from_utf8_lossy(line);
         let item = text.trim_end_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
-        db.execute(
-            INSERT_ITEM,
-            rusqlite::params![self.vat_id, item, self.position, self.incarnation],
-            "populateTranscriptSpan",
-        )?;
+        match self.staging {
+            Some(staging) => db.execute(
+                INSERT_STAGED,
+                rusqlite::params![staging, self.vat_id, item, self.position, self.incarnation],
+                "populateTranscriptSpan",
+            )?,
+            None => db.execute(
+                INSERT_ITEM,
+                rusqlite::params![self.vat_id, item, self.position, self.incarnation],
+                "populateTranscriptSpan",
+            )?,
+        }
         self.hash = next_span_hash(&self.hash, item);
         self.position += 1;
         Ok(())
