@@ -55,6 +55,8 @@ pub enum Error {
         reachable: i128,
         recognizable: i128,
     },
+    /// A refcount that would pass the largest count a JS kernel can hold exactly.
+    CountOverflow { key: String },
     /// reachable > recognizable, read (`get`) or about to be written (`set`).
     RefMismatch {
         when: &'static str,
@@ -202,6 +204,7 @@ impl Error {
             Error::PromiseUnderflow { .. } | Error::ObjectUnderflow { .. } => {
                 "ERR_REFCOUNT_UNDERFLOW"
             }
+            Error::CountOverflow { .. } => "ERR_REFCOUNT_OVERFLOW",
             Error::RefMismatch { .. } => "ERR_REFCOUNT_MISMATCH",
             Error::CorruptValue { .. } => "ERR_CORRUPT_VALUE",
             Error::InvalidCapData { .. } => "ERR_INVALID_CAPDATA",
@@ -305,6 +308,12 @@ impl fmt::Display for Error {
             Error::ObjectUnderflow { kref, reachable, recognizable } => {
                 write!(f, "{} underflow {reachable},{recognizable}", quote(kref))
             }
+            Error::CountOverflow { key } => write!(
+                f,
+                "{} would pass {}, the largest count a JS kernel holds exactly",
+                quote(key),
+                crate::ids::MAX_SAFE_INTEGER
+            ),
             Error::RefMismatch { when, kref, reachable, recognizable } => {
                 write!(f, "refmismatch({when}) {} {reachable},{recognizable}", quote(kref))
             }

@@ -121,6 +121,11 @@ fn write_object_count(
             recognizable,
         });
     }
+    if recognizable > i128::from(ids::MAX_SAFE_INTEGER) {
+        return Err(Error::CountOverflow {
+            key: ref_count_key(kref),
+        });
+    }
     if reachable > recognizable {
         return Err(Error::RefMismatch {
             when: "set",
@@ -160,6 +165,11 @@ pub(crate) fn increment(
     match parse_kref(kref)? {
         KrefKind::Promise => {
             let count = read_promise_count(batch, kv, kref)?;
+            if count >= ids::MAX_SAFE_INTEGER {
+                return Err(Error::CountOverflow {
+                    key: ref_count_key(kref),
+                });
+            }
             batch.set(ref_count_key(kref), format_counts(&[count + 1]));
         }
         KrefKind::Object if !options.is_export => {

@@ -117,6 +117,28 @@ fn object_underflow_fails_and_changes_nothing() {
 }
 
 #[test]
+fn counts_past_the_largest_exact_js_integer_are_refused_and_change_nothing() {
+    let mut store = memory_store();
+    let largest = kernel_store::ids::MAX_SAFE_INTEGER.to_string();
+    with_promise(&mut store, "kp40", &largest);
+    store
+        .kv_set(Facet::Kernel, "ko1.refCount", format!("1,{largest}"))
+        .unwrap();
+    for (kref, options) in [("kp40", PLAIN), ("ko1", RECOGNIZE)] {
+        let err = store.increment_ref_count(kref, "t", options).unwrap_err();
+        assert_eq!(err.code(), "ERR_REFCOUNT_OVERFLOW", "{kref}");
+        assert!(err
+            .to_string()
+            .starts_with(&format!("\"{kref}.refCount\" would pass")));
+    }
+    assert_eq!(get(&mut store, "kp40.refCount"), Some(largest.clone()));
+    assert_eq!(
+        get(&mut store, "ko1.refCount"),
+        Some(format!("1,{largest}"))
+    );
+}
+
+#[test]
 fn a_promise_without_a_count_is_a_missing_required_key() {
     let mut store = memory_store();
     let err = store.increment_ref_count("kp41", "t", PLAIN).unwrap_err();
