@@ -17,6 +17,11 @@ export declare class ArtifactImport {
   write(chunk: Uint8Array): void
   /** The artifact has ended: checked against its record and kept. */
   finish(): void
+  /**
+   * The artifact's source failed: what it stored so far is removed, and the import is spent.
+   * Abandoning a spent import does nothing.
+   */
+  abandon(): void
 }
 
 /** Pages of artifact names. */
@@ -140,9 +145,9 @@ export declare class KernelStore {
    */
   serialize(): Buffer
   /** Every stored transcript item (of current spans only unless `includeHistorical`). */
-  dumpTranscripts(includeHistorical: boolean): Array<DumpedTranscript>
+  dumpTranscripts(includeHistorical: boolean | undefined): Array<DumpedTranscript>
   /** Every snapshot (or only in-use ones) with its gzip bytes, by vat and position. */
-  dumpSnapshots(includeHistorical: boolean): Array<DumpedSnapshot>
+  dumpSnapshots(includeHistorical: boolean | undefined): Array<DumpedSnapshot>
   /** Each bundle's stored bytes, base64, as `[bundleID, base64]`. */
   dumpBundles(): Array<[string, string]>
   /** Every snapshot row without its data, in (vatID, snapPos) order. */
@@ -182,7 +187,7 @@ export declare class KernelStore {
    * Installs one export-data record as an import does, or (`repair`) checks it as
    * `repairMetadata` does.
    */
-  installRecord(key: string, value: string, repair?: boolean | undefined | null): void
+  installRecord(key: string, value: string, repair: boolean | undefined): void
   /**
    * Starts taking artifact `name`'s bytes into this store, or `undefined` when
    * `artifactMode` leaves it out.

@@ -7,7 +7,10 @@ use std::cell::RefCell;
 use napi::bindgen_prelude::{Buffer, Env};
 use napi_derive::napi;
 
-use crate::args::{BundleId, ExportRowsArg, PageLimit, SqlParamsArg, SqlValue, VatId};
+use crate::args::{
+    AfterPosition, BundleId, ExportRowsArg, PageLimit, SnapshotHash, SqlParamsArg, SqlText,
+    SqlValue, Truthy, VatId,
+};
 use crate::errors::{closed, illegal_constructor, JsErr};
 use crate::handle::{with_store, Shared};
 use crate::kernel_store::KernelStore;
@@ -74,9 +77,12 @@ impl KernelStore {
     #[napi(catch_unwind)]
     pub fn dump_transcripts(
         &self,
-        include_historical: bool,
+        #[napi(ts_arg_type = "boolean | undefined")] include_historical: Truthy,
     ) -> Result<Vec<DumpedTranscript>, JsErr> {
-        with_store(&self.shared, |s| s.dump_transcripts(include_historical)).map(|dump| {
+        with_store(&self.shared, |s| {
+            s.dump_transcripts(include_historical.0.unwrap_or(true))
+        })
+        .map(|dump| {
             dump.into_iter()
                 .map(|(vat_id, items)| DumpedTranscript {
                     vat_id,
@@ -94,8 +100,14 @@ impl KernelStore {
 
     /// Every snapshot (or only in-use ones) with its gzip bytes, by vat and position.
     #[napi(catch_unwind)]
-    pub fn dump_snapshots(&self, include_historical: bool) -> Result<Vec<DumpedSnapshot>, JsErr> {
-        with_store(&self.shared, |s| s.dump_snapshots(include_historical)).map(|rows| {
+    pub fn dump_snapshots(
+        &self,
+        #[napi(ts_arg_type = "boolean | undefined")] include_historical: Truthy,
+    ) -> Result<Vec<DumpedSnapshot>, JsErr> {
+        with_store(&self.shared, |s| {
+            s.dump_snapshots(include_historical.0.unwrap_or(true))
+        })
+        .map(|rows| {
             rows.into_iter()
                 .map(|row| DumpedSnapshot {
                     vat_id: row.vat_id,
@@ -136,9 +148,9 @@ impl KernelStore {
     pub fn has_snapshot_hash(
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
-        hash: String,
+        #[napi(ts_arg_type = "string")] hash: SnapshotHash,
     ) -> Result<bool, JsErr> {
-        with_store(&self.shared, |s| s.has_snapshot_hash(&vat_id.0, &hash))
+        with_store(&self.shared, |s| s.has_snapshot_hash(&vat_id.0, &hash.0))
     }
 
     /// Deletes the vat's snapshots with this hash (a test and debugging tool; notes nothing).
@@ -146,10 +158,10 @@ impl KernelStore {
     pub fn delete_snapshot_by_hash(
         &self,
         #[napi(ts_arg_type = "string")] vat_id: VatId,
-        hash: String,
+        #[napi(ts_arg_type = "string")] hash: SnapshotHash,
     ) -> Result<(), JsErr> {
         with_store(&self.shared, |s| {
-            s.delete_snapshot_by_hash(&vat_id.0, &hash)
+            s.delete_snapshot_by_hash(&vat_id.0, &hash.0)
         })
     }
 
@@ -162,12 +174,11 @@ impl KernelStore {
     pub fn read_full_vat_transcript(
         &self,
         vat_id: VatId,
-        after: Option<f64>,
+        after: AfterPosition,
         limit: PageLimit,
     ) -> Result<Vec<TranscriptEntry>, JsErr> {
-        let after = after.filter(|n| *n >= 0.0).map(|n| n as u64);
         with_store(&self.shared, |s| {
-            s.full_vat_transcript(&vat_id.0, after, limit.0)
+            s.full_vat_transcript(&vat_id.0, after.0, limit.0)
         })
         .map(|items| {
             items
@@ -203,8 +214,8 @@ impl KernelStore {
         ts_args_type = "sql: string, params?: unknown[] | Record<string, unknown>",
         ts_return_type = "{ columns: string[], rows: unknown[][] }"
     )]
-    pub fn query(&self, sql: String, params: SqlParamsArg) -> Result<QueryResult, JsErr> {
-        with_store(&self.shared, |s| s.query(&sql, &params.0)).map(|result| QueryResult {
+    pub fn query(&self, sql: SqlText, params: SqlParamsArg) -> Result<QueryResult, JsErr> {
+        with_store(&self.shared, |s| s.query(&sql.0, &params.0)).map(|result| QueryResult {
             columns: result.columns,
             rows: result
                 .rows

@@ -42,6 +42,12 @@ pub fn closed() -> JsErr {
     to_js(kernel_store::Error::Closed)
 }
 
+/// A spent or closed exporter, importer or artifact import, named, where a store's own
+/// closed error keeps swing-store's message.
+pub fn spent(what: &str) -> JsErr {
+    JsErr::new("ERR_CLOSED", format!("{what}: it is closed or finished"))
+}
+
 pub fn reentrant() -> JsErr {
     JsErr::new(
         "ERR_REENTRANT",

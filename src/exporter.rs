@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::args::{ArtifactModeArg, ArtifactName, DirPath, KeyBytes, MaxLength, PageLimit};
 use crate::args::{JsBytes, JsText};
-use crate::errors::{closed, illegal_constructor, to_js, JsErr};
+use crate::errors::{illegal_constructor, spent, to_js, JsErr};
 use crate::handle::{export_rows, with_store, ExportRows, Shared};
 
 type SharedExporter = Rc<RefCell<Option<kernel_store::Exporter>>>;
@@ -21,7 +21,7 @@ fn with_exporter<T>(
     f: impl FnOnce(&kernel_store::Exporter) -> kernel_store::Result<T>,
 ) -> Result<T, JsErr> {
     let guard = shared.borrow();
-    let exporter = guard.as_ref().ok_or_else(closed)?;
+    let exporter = guard.as_ref().ok_or_else(|| spent("this exporter"))?;
     f(exporter).map_err(to_js)
 }
 

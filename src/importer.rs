@@ -12,7 +12,7 @@ use napi_derive::napi;
 use crate::args::{
     ArtifactModeArg, ArtifactName, ChunkArg, DirPath, ExportRowsArg, OpenOptionsArg,
 };
-use crate::errors::{closed, illegal_constructor, to_js, JsErr};
+use crate::errors::{illegal_constructor, spent, to_js, JsErr};
 use crate::handle::ExportCallback;
 use crate::kernel_store::{core_options, KernelStore};
 
@@ -29,7 +29,7 @@ impl Importer {
         f: impl FnOnce(&mut kernel_store::Importer) -> kernel_store::Result<T>,
     ) -> Result<T, JsErr> {
         let mut guard = self.inner.borrow_mut();
-        let importer = guard.as_mut().ok_or_else(closed)?;
+        let importer = guard.as_mut().ok_or_else(|| spent("this importer"))?;
         f(importer).map_err(to_js)
     }
 }
@@ -111,7 +111,11 @@ impl Importer {
     /// on disk it becomes `swingstore.sqlite` at its first commit). The importer is spent.
     #[napi(catch_unwind)]
     pub fn finish(&self) -> Result<KernelStore, JsErr> {
-        let importer = self.inner.borrow_mut().take().ok_or_else(closed)?;
+        let importer = self
+            .inner
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| spent("this importer"))?;
         let store = importer.finish().map_err(to_js)?;
         Ok(KernelStore::from_core(
             store,

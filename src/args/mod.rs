@@ -24,15 +24,15 @@ mod text;
 
 pub use capdata::{CapDataArg, VatOptionsArg};
 pub use instance::{ChunkArg, ProgressArg, WriterArg};
-pub use number::{BudgetArg, MaxLength, PageLimit, SnapPos, SpanStartArg};
+pub use number::{AfterPosition, BudgetArg, MaxLength, PageLimit, SnapPos, SpanStartArg};
 pub use options::{AuditOptionsArg, OpenOptions, OpenOptionsArg, RefCountsArg, RefOptionsArg};
 pub use rows::ExportRowsArg;
 pub use sql::{SqlParamsArg, SqlValue};
 pub use tag::Tag;
 pub use text::{
     ArtifactModeArg, ArtifactName, AuditPath, B0BundleJson, BundleId, DirPath, EndoZipBase64,
-    EndoZipBase64Sha512, JsBytes, JsText, KeyBytes, Kref, LateString, ModuleFormat, ScopeArg,
-    TranscriptItem, VatId,
+    EndoZipBase64Sha512, JsBytes, JsText, KeyBytes, Kref, LateString, ModuleFormat, RecordKey,
+    RecordValue, ScopeArg, SnapshotHash, SqlText, TranscriptItem, VatId,
 };
 
 use std::ffi::CStr;
@@ -123,6 +123,26 @@ unsafe fn read_flag(
             Ok(Some(flag))
         }
         _ => Err(unsafe { throw_type(env, &format!("{label} must be a boolean")) }),
+    }
+}
+
+/// A switch swing-store reads by JavaScript truthiness (`includeHistorical`, `repair`):
+/// `undefined` leaves it to the call's default (`None`); every other value is accepted as
+/// `if (flag)` accepts it, and none can throw.
+pub struct Truthy(pub Option<bool>);
+
+impl napi::bindgen_prelude::FromNapiValue for Truthy {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        if unsafe { type_of(env, value) } == sys::ValueType::napi_undefined {
+            return Ok(Truthy(None));
+        }
+        let mut coerced = ptr::null_mut();
+        let mut flag = false;
+        unsafe {
+            sys::napi_coerce_to_bool(env, value, &mut coerced);
+            sys::napi_get_value_bool(env, coerced, &mut flag);
+        }
+        Ok(Truthy(Some(flag)))
     }
 }
 

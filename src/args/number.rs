@@ -64,6 +64,28 @@ impl FromNapiValue for SnapPos {
     }
 }
 
+/// `readFullVatTranscript(after)`: `undefined`/`null` for the start, else a transcript
+/// position (a non-negative safe integer) to read past.
+pub struct AfterPosition(pub Option<u64>);
+
+impl FromNapiValue for AfterPosition {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        if is_nullish(unsafe { type_of(env, value) }) {
+            return Ok(AfterPosition(None));
+        }
+        let n = unsafe { number(env, value, "after")? };
+        if n.fract() != 0.0 || !(0.0..=MAX_SAFE_INTEGER).contains(&n) {
+            return Err(unsafe {
+                throw_value(
+                    env,
+                    &format!("after must be a transcript position (a non-negative safe integer), not {n}"),
+                )
+            });
+        }
+        Ok(AfterPosition(Some(n as u64)))
+    }
+}
+
 /// The first double past SQLite's integers, 2^63.
 const PAST_SQLITE_INTEGERS: f64 = 9_223_372_036_854_775_808.0;
 

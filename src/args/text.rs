@@ -7,7 +7,7 @@ use std::ptr;
 use napi::bindgen_prelude::{FromNapiValue, Status};
 use napi::sys;
 
-use super::{is_nullish, throw_type, type_of};
+use super::{is_nullish, throw_type, throw_value, type_of};
 
 /// Reads a JS string as UTF-8 (lone surrogates become U+FFFD, as in Node's hashing), or
 /// throws `TypeError(<what> must be a string)`.
@@ -218,11 +218,27 @@ string_arg!(
     Kref,
     c"kref must be a string"
 );
-string_arg!(
-    /// A vat ID (`vNN`).
-    VatId,
-    c"vatID must be a string"
-);
+/// A vat ID (`vNN`). One with a `.` is refused: export-data keys (`transcript.v1.0`) are
+/// dot-separated, so its records could not be read back (by an import or a repair).
+pub struct VatId(pub String);
+
+impl FromNapiValue for VatId {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        let vat_id = unsafe { read_string(env, value, c"vatID must be a string") }?;
+        if vat_id.contains('.') {
+            return Err(unsafe {
+                throw_value(
+                    env,
+                    &format!(
+                        "vatID must not contain '.' (export-data keys are dot-separated), not {}",
+                        kernel_store::json::quote(&vat_id)
+                    ),
+                )
+            });
+        }
+        Ok(VatId(vat_id))
+    }
+}
 string_arg!(
     /// A bundle ID (`b0-…` or `b1-…`).
     BundleId,
@@ -262,6 +278,27 @@ string_arg!(
     /// An artifact name (`transcript.v1.0.5`, `snapshot.v1.5`, `bundle.b1-...`).
     ArtifactName,
     c"artifact name must be a string"
+);
+
+string_arg!(
+    /// A snapshot's hash (hex SHA-256).
+    SnapshotHash,
+    c"hash must be a string"
+);
+string_arg!(
+    /// A tool's SQL statement.
+    SqlText,
+    c"sql must be a string"
+);
+string_arg!(
+    /// An export-data key (`transcript.v1.0`, `snapshot.v1.5`, `bundle.b1-...`).
+    RecordKey,
+    c"key must be a string"
+);
+string_arg!(
+    /// An export-data value (the record's JSON, or a bundle ID).
+    RecordValue,
+    c"value must be a string"
 );
 
 /// An artifact mode (`undefined` is `operational`), checked before anything is opened.

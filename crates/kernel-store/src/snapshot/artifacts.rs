@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::stream::{BackgroundWriter, Compressing};
+use super::stream::{BackgroundWriter, Compressing, CHUNK_CEILING};
 use super::{blob, current_key, snapshot_key, snapshot_record};
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -163,9 +163,10 @@ pub struct SnapshotArtifact {
 }
 
 impl SnapshotArtifact {
-    /// The next up to `max_len` bytes of the image, or `None` at its end.
+    /// The next up to `max_len` (at most [`CHUNK_CEILING`]) bytes of the image, or `None` at
+    /// its end.
     pub fn read_chunk(&mut self, db: &Db, max_len: usize) -> Result<Option<Vec<u8>>> {
-        let max_len = max_len.max(1);
+        let max_len = max_len.clamp(1, CHUNK_CEILING);
         let gzip = |source| Error::Gzip { source };
         while self.decoder.get_ref().len() - self.taken < max_len && !self.ended {
             if self.offset == self.len {

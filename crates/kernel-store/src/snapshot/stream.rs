@@ -15,6 +15,10 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::hex;
 
+/// The most bytes one chunk of a snapshot holds, whatever a caller asks for: a chunk is
+/// allocated before it is filled, and a stream's memory must not be the caller's to choose.
+pub const CHUNK_CEILING: usize = 1 << 20;
+
 /// Node's `zlib.createGzip()` default level.
 const GZIP_LEVEL: u32 = 6;
 /// The OS byte Node's zlib writes (Unix).
@@ -200,14 +204,14 @@ impl SnapshotReader {
         }
     }
 
-    /// The next up to `max_len` decompressed bytes, or `None` once the snapshot has been read
-    /// and its hash matched. A mismatch is an error in place of that `None`; after it, or
-    /// after the end, there is nothing more.
+    /// The next up to `max_len` (at most [`CHUNK_CEILING`]) decompressed bytes, or `None` once
+    /// the snapshot has been read and its hash matched. A mismatch is an error in place of
+    /// that `None`; after it, or after the end, there is nothing more.
     pub fn read_chunk(&mut self, max_len: usize) -> Result<Option<Vec<u8>>> {
         if self.done {
             return Ok(None);
         }
-        let mut chunk = vec![0; max_len.max(1)];
+        let mut chunk = vec![0; max_len.clamp(1, CHUNK_CEILING)];
         let read = loop {
             match self.decoder.read(&mut chunk) {
                 Ok(n) => break n,
