@@ -1,5 +1,9 @@
 //! The read-only refcount audit (docs/refcounts.md §3): every holder kind, the tolerances,
 //! the GC-action invariants, malformed values and files that are not swing-stores.
+//!
+//! Each test spells out its kvStore and the holders it expects, key by key, even where two
+//! tests share most of them: a failing test then reads as the kernel state it is about, which
+//! a shared builder would hide.
 
 mod common;
 

@@ -6,6 +6,9 @@ mod common;
 use common::*;
 use kernel_store::{ExportRow, Facet};
 
+/// The crank hash of a crank that hashed nothing: SHA-256 of no bytes.
+const EMPTY_CRANKHASH: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 #[test]
 fn worked_example_gives_swing_stores_hashes_and_export_rows() {
     let mut store = memory_store_with_exports();
@@ -81,10 +84,7 @@ fn a_crank_without_consensus_writes_hashes_the_empty_string() {
     store.kv_set(Facet::Host, "host.height", "7").unwrap();
     store.kv_set(Facet::Raw, "kernel.raw", "unhashed").unwrap();
     let hashes = store.emit_crank_hashes().unwrap();
-    assert_eq!(
-        hashes.crankhash,
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
+    assert_eq!(hashes.crankhash, EMPTY_CRANKHASH);
 }
 
 #[test]
@@ -93,10 +93,7 @@ fn start_crank_discards_writes_hashed_since_the_last_emit() {
     a.kv_set(Facet::Kernel, "outside", "1").unwrap();
     a.start_crank().unwrap();
     let after_reset = a.emit_crank_hashes().unwrap();
-    assert_eq!(
-        after_reset.crankhash,
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
+    assert_eq!(after_reset.crankhash, EMPTY_CRANKHASH);
 }
 
 #[test]

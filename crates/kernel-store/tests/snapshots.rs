@@ -196,45 +196,35 @@ fn data_not_matching_the_recorded_hash_fails_when_the_reading_ends() {
     assert_eq!(reader.read_chunk(1024).unwrap(), None);
 }
 
-#[test]
-fn stored_data_that_is_not_gzip_fails_as_nodes_zlib_does() {
+/// The error reading v1's snapshot of `data` back after `damage` (SQL) changed its stored row.
+fn reading_after(data: &[u8], damage: &str) -> kernel_store::Error {
     let dir = tempfile::tempdir().unwrap();
     let mut store = disk_store(dir.path());
-    save(&mut store, "v1", 5, b"heap");
+    save(&mut store, "v1", 5, data);
     commit(&mut store);
-    raw_connection(&store)
-        .execute(
-            "UPDATE snapshots SET compressedSnapshot = x'00112233445566778899aabbccddeeff' \
-             WHERE vatID = 'v1'",
-            [],
-        )
-        .unwrap();
-    let err = store
+    raw_connection(&store).execute(damage, []).unwrap();
+    store
         .load_snapshot("v1")
         .unwrap()
         .collect::<kernel_store::Result<Vec<_>>>()
-        .unwrap_err();
+        .unwrap_err()
+}
+
+#[test]
+fn stored_data_that_is_not_gzip_fails_as_nodes_zlib_does() {
+    let err = reading_after(
+        b"heap",
+        "UPDATE snapshots SET compressedSnapshot = x'00112233445566778899aabbccddeeff'",
+    );
     assert_eq!(err.code(), "Z_DATA_ERROR");
 }
 
 #[test]
 fn a_truncated_gzip_stream_fails_with_nodes_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = disk_store(dir.path());
-    save(&mut store, "v1", 5, &heap(10_000, 5));
-    commit(&mut store);
-    raw_connection(&store)
-        .execute(
-            "UPDATE snapshots SET compressedSnapshot = substr(compressedSnapshot, 1, 100) \
-             WHERE vatID = 'v1'",
-            [],
-        )
-        .unwrap();
-    let err = store
-        .load_snapshot("v1")
-        .unwrap()
-        .collect::<kernel_store::Result<Vec<_>>>()
-        .unwrap_err();
+    let err = reading_after(
+        &heap(10_000, 5),
+        "UPDATE snapshots SET compressedSnapshot = substr(compressedSnapshot, 1, 100)",
+    );
     assert_eq!(err.to_string(), "unexpected end of file");
     assert_eq!(err.code(), "Z_BUF_ERROR");
 }

@@ -33,6 +33,17 @@ fn read(store: &KernelStore, vat: &str, start: SpanStart) -> Vec<String> {
     store.read_span(vat, start).unwrap()
 }
 
+/// The vat's current span as (startPos, endPos, hash, incarnation).
+fn current_bounds(store: &KernelStore, vat: &str) -> (u64, u64, String, u64) {
+    let bounds = store.get_current_span_bounds(vat).unwrap();
+    (
+        bounds.start_pos,
+        bounds.end_pos,
+        bounds.hash,
+        bounds.incarnation,
+    )
+}
+
 fn message<T: std::fmt::Debug>(result: kernel_store::Result<T>) -> String {
     result.unwrap_err().to_string()
 }
@@ -41,15 +52,9 @@ fn message<T: std::fmt::Debug>(result: kernel_store::Result<T>) -> String {
 fn a_new_transcript_is_an_empty_current_span_at_zero_with_the_initial_hash() {
     let mut store = memory_store();
     store.init_transcript("v1").unwrap();
-    let bounds = store.get_current_span_bounds("v1").unwrap();
     assert_eq!(
-        (
-            bounds.start_pos,
-            bounds.end_pos,
-            bounds.hash.as_str(),
-            bounds.incarnation
-        ),
-        (0, 0, INITIAL_HASH, 0)
+        current_bounds(&store, "v1"),
+        (0, 0, INITIAL_HASH.to_owned(), 0)
     );
 }
 
@@ -258,15 +263,9 @@ fn rolling_over_a_span_keeps_the_incarnation_and_starts_a_fresh_chain_at_the_old
     let mut store = memory_store();
     vat_with_items(&mut store, "v1", &["zeroth"]);
     assert_eq!(store.rollover_span("v1").unwrap().incarnation, 0);
-    let bounds = store.get_current_span_bounds("v1").unwrap();
     assert_eq!(
-        (
-            bounds.start_pos,
-            bounds.end_pos,
-            bounds.hash.as_str(),
-            bounds.incarnation
-        ),
-        (1, 1, INITIAL_HASH, 0)
+        current_bounds(&store, "v1"),
+        (1, 1, INITIAL_HASH.to_owned(), 0)
     );
 }
 
