@@ -6,7 +6,7 @@
 // store's file locks (docs/foreign-sqlite.md). Statements that could write are refused: the
 // store writes through its own calls, inside its own transaction.
 
-const { coded } = require('./errors.cjs');
+const { coded, describe, failType, isObject } = require('./errors.cjs');
 const harden = require('./harden.cjs');
 
 const refuse = what => {
@@ -14,6 +14,14 @@ const refuse = what => {
     Error(`internal.db is read-only: ${what} is not available (the store writes through its own calls, in its own transaction)`),
     'ERR_READONLY_QUERY',
   );
+};
+
+/**
+ * After the store closes, as better-sqlite3 after `db.close()`: its message, and its class (a
+ * TypeError), with this package's code for a closed store.
+ */
+const checkOpen = store => {
+  if (store.closed) throw coded(TypeError('The database connection is not open'), 'ERR_CLOSED');
 };
 
 /** better-sqlite3's binding of `stmt.get(...args)`: one array, one object of names, or values. */
@@ -34,7 +42,11 @@ const makeStatement = (store, source) => {
       if (raw) return row;
       return Object.fromEntries(columns.map((name, i) => [name, row[i]]));
     });
-  const run = args => shape(store.query(source, paramsOf(args)));
+  const query = params => {
+    checkOpen(store);
+    return store.query(source, params);
+  };
+  const run = args => shape(query(paramsOf(args)));
   const statement = {
     source,
     reader: true,
@@ -52,7 +64,7 @@ const makeStatement = (store, source) => {
       if (raw) plucked = false;
       return statement;
     },
-    columns: () => store.query(source, []).columns.map(name => ({ name })),
+    columns: () => query([]).columns.map(name => ({ name })),
     run: () => refuse('Statement.run()'),
   };
   return statement;
@@ -72,10 +84,18 @@ const makeDatabase = store =>
     },
     readonly: true,
     prepare: source => {
-      typeof source === 'string' || refuse('a statement that is not a string');
+      typeof source === 'string' || failType(`internal.db.prepare(source): source must be a string (an SQL statement), not ${describe(source)}`);
+      checkOpen(store);
       return makeStatement(store, source);
     },
-    pragma: (source, { simple = false } = {}) => {
+    // Its arguments as better-sqlite3 takes them: null or undefined options are the defaults.
+    pragma: (source, options) => {
+      const opts = options ?? {};
+      typeof source === 'string' || failType(`internal.db.pragma(source, options): source must be a string (a pragma), not ${describe(source)}`);
+      isObject(opts) || failType(`internal.db.pragma(source, options): options must be an object ({ simple }), not ${describe(options)}`);
+      const simple = 'simple' in opts ? opts.simple : false;
+      typeof simple === 'boolean' || failType(`internal.db.pragma(source, options): options.simple must be a boolean, not ${describe(simple)}`);
+      checkOpen(store);
       const { columns, rows } = store.query(`PRAGMA ${source}`, []);
       if (simple) return rows[0]?.[0];
       return rows.map(row => Object.fromEntries(columns.map((name, i) => [name, row[i]])));

@@ -9,7 +9,7 @@
 // archive callbacks, exportCallback) are the ones it was opened with, and `ensureTxn` and
 // `noteExport` are the store's own.
 
-const { coded, fail, failType } = require('./errors.cjs');
+const { coded, describe, fail, failType } = require('./errors.cjs');
 const harden = require('./harden.cjs');
 const { storeOf } = require('./database.cjs');
 const { makeKvFacet, makeTranscriptStore: transcripts, makeSnapStore: snapshots, makeBundleStore: bundles } = require('./stores.cjs');
@@ -34,6 +34,7 @@ const bundleIDFromName = name => {
 const makeSnapStoreIO = () =>
   harden({
     measureSeconds: async fn => {
+      typeof fn === 'function' || failType(`measureSeconds(fn): fn must be a function (the work to time), not ${describe(fn)}`);
       const start = performance.now();
       const result = await fn();
       return { result, duration: (performance.now() - start) / 1000 };

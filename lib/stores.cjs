@@ -7,7 +7,7 @@
 
 const { Readable } = require('node:stream');
 const { SnapshotWriter } = require('./native.cjs');
-const { coded, failType } = require('./errors.cjs');
+const { coded, describe, failType } = require('./errors.cjs');
 const { isIterable } = require('./feed.cjs');
 const harden = require('./harden.cjs');
 
@@ -87,10 +87,18 @@ const artifactModeOf = options => (options && options.artifactMode) || 'operatio
  * `populate*` / `importBundle` on a store's own connection: the artifact's chunks from
  * `makeChunkIterator()` go in, checked against its record, unless the mode leaves it out.
  */
-const populate = async (store, name, makeChunkIterator, artifactMode) => {
+const populate = async (store, method, name, makeChunkIterator, artifactMode) => {
+  typeof makeChunkIterator === 'function' ||
+    failType(`${method}(name, makeChunkIterator, options): makeChunkIterator must be a function returning the artifact's chunks, not ${describe(makeChunkIterator)}`);
   const artifact = store.beginArtifactImport(name, artifactMode);
   if (artifact === undefined) return;
-  await feedChunks(await makeChunkIterator(), name, chunk => artifact.write(chunk));
+  try {
+    await feedChunks(await makeChunkIterator(), name, chunk => artifact.write(chunk));
+  } catch (error) {
+    // The source failed: what the artifact stored so far goes, so the call changes nothing.
+    artifact.abandon();
+    throw error;
+  }
   artifact.finish();
 };
 
@@ -165,7 +173,7 @@ function makeTranscriptStore(store, { archiveTranscript } = {}) {
     ...makeArtifactCalls(store, 'transcript'),
     importTranscriptSpanRecord: (key, value) => store.installRecord(key, value),
     populateTranscriptSpan: (name, makeChunkIterator, options) =>
-      populate(store, name, makeChunkIterator, artifactModeOf(options)),
+      populate(store, 'populateTranscriptSpan', name, makeChunkIterator, artifactModeOf(options)),
     repairTranscriptSpanRecord: (key, value) => store.installRecord(key, value, true),
     readFullVatTranscript: vatID => readFullVatTranscript(vatID),
 
@@ -246,7 +254,7 @@ function makeSnapStore(store, { archiveSnapshot } = {}) {
     ...makeArtifactCalls(store, 'snapshot'),
     importSnapshotRecord: (key, value) => store.installRecord(key, value),
     populateSnapshot: (name, makeChunkIterator, options) =>
-      populate(store, name, makeChunkIterator, artifactModeOf(options)),
+      populate(store, 'populateSnapshot', name, makeChunkIterator, artifactModeOf(options)),
     repairSnapshotRecord: (key, value) => store.installRecord(key, value, true),
 
     hasHash: (vatID, hash) => store.hasSnapshotHash(vatID, hash),
@@ -325,8 +333,9 @@ function makeBundleStore(store) {
     ...makeArtifactCalls(store, 'bundle'),
     importBundleRecord: (key, value) => store.installRecord(key, value),
     importBundle: async (name, dataProvider) => {
+      typeof dataProvider === 'function' || failType(`importBundle(name, dataProvider): dataProvider must be a function returning the bundle's bytes, not ${describe(dataProvider)}`);
       const data = await dataProvider();
-      await populate(store, name, () => [data], 'operational');
+      await populate(store, 'importBundle', name, () => [data], 'operational');
     },
     repairBundleRecord: (key, value) => store.installRecord(key, value, true),
     getBundleIDs,

@@ -8,6 +8,8 @@
 // The plan reads only the kernel's kvStore (`get`), so the same code serves @agoric/swing-store's
 // kvStore, ours, and the read-only native store the `kernel-store upgrade-plan` command opens.
 
+const { describe, failType, failValue } = require('./errors.cjs');
+
 /** The vat-admin vat, which performs the upgrades and so cannot be upgraded through itself. */
 const VAT_ADMIN = 'vatAdmin';
 const VAT_ADMIN_REASON =
@@ -29,16 +31,12 @@ const OPTION_NAMES = ['bundleIDs', 'bundleStore', 'exclude', 'upgradeMessage'];
 const BUNDLE_ID = /^(b0-[0-9a-f]{64}|b1-[0-9a-f]{128})$/;
 const OBJECT_OR_DEVICE_KREF = /^k[od][0-9]+$/;
 const PROMISE_KREF = /^kp[0-9]+$/;
+/** What the kernel's `kpStatus` answers: a kernel promise's state, or 'unknown' for no promise. */
+const KP_STATUSES = Object.freeze(['unresolved', 'fulfilled', 'rejected', 'unknown']);
 /** What the kernel rejects a failed upgrade's result with (it withholds the vat's own error). */
 const KERNEL_UPGRADE_FAILURE = 'vat-upgrade failure';
 
 const codedError = (Constructor, code, message, extra) => Object.assign(Constructor(message), { code }, extra);
-const failType = message => {
-  throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', message);
-};
-const failValue = message => {
-  throw codedError(Error, 'ERR_INVALID_ARG_VALUE', message);
-};
 /** JSON for a message; a value JSON refuses (a BigInt, a cycle) is named by its type. */
 const quote = value => {
   try {
@@ -379,9 +377,19 @@ function readUpgradeOutcomes(controller, kvStore, queued) {
   }
   const { kunser } = loadKmarshal();
   const live = new Set(listVats(kvStore).filter(vat => !vat.terminated).map(vat => vat.vatID));
-  return entries.map(({ vatID, name, bundleID, kpid }) => {
-    const outcome = { vatID, name, bundleID, kpid };
+  // Every status is checked before the first resolution is read: reading one releases the
+  // host's interest in its kpid, which a refusal must not have done.
+  const statuses = entries.map(({ kpid }) => {
     const status = controller.kpStatus(kpid);
+    KP_STATUSES.includes(status) ||
+      failValue(
+        `controller.kpStatus(${quote(kpid)}) returned ${describe(status)}, which is none of the kernel's promise statuses (${KP_STATUSES.join(', ')}): controller must be a SwingSet controller`,
+      );
+    return status;
+  });
+  return entries.map(({ vatID, name, bundleID, kpid }, i) => {
+    const outcome = { vatID, name, bundleID, kpid };
+    const status = statuses[i];
     if (status === 'unresolved' && !live.has(vatID)) {
       const strandedCounts = retainedSlots(kvStore, vatID);
       return { ...outcome, status: 'lost', ...(strandedCounts && { strandedCounts }) };
