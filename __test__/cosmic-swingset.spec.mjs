@@ -28,7 +28,8 @@ import { openSwingStore, makeSwingStoreExporter } from '@agoric/swing-store';
 import { initSwingStore as initOurs } from '../lib/index.mjs';
 import { STEPS, startKernel, runStep } from '../demo/kernel-scenario.mjs';
 import { makeTempDir, removeTempDirs, kvDiff } from './kernel-helpers.mjs';
-import { run, mustSucceed, resultLine, npmEnv, provideHost } from './support/scratch-host.mjs';
+import { mustSucceed, resultLine, npmEnv, provideHost } from './support/scratch-host.mjs';
+import { makeProgress, runCommand } from './support/progress.mjs';
 
 const packageDir = fs.realpathSync(fileURLToPath(new URL('..', import.meta.url)));
 const fixtureDir = fileURLToPath(new URL('./fixtures/cosmic-host/', import.meta.url));
@@ -44,8 +45,14 @@ const ARTIFACT_MODES = ['operational', 'replay', 'archival', 'debug'];
 /** Whether a store imported in the mode holds every span's items, not only the current ones. */
 const HOLDS_HISTORY = { operational: false, replay: false, archival: true, debug: true };
 const HEIGHT = 17;
-// Generous: a first run installs two trees of ~450 packages each.
-const TIMEOUT = 20 * 60_000;
+
+/**
+ * A first run installs two trees of ~450 packages each, and every test waits on child
+ * processes: each line a child prints and each kernel step here is progress
+ * (support/progress.mjs), and a test fails only when that stops.
+ */
+const progress = makeProgress();
+const run = (file, args, options) => runCommand(progress, file, args, options);
 
 test.after.always(removeTempDirs);
 
@@ -63,7 +70,7 @@ const oursManifest = () => {
 /**
  * swing-store loads better-sqlite3, whose native build `--ignore-scripts` skipped. The same
  * version as this package's (which its own tests load) is the same binary: copied. Another
- * version is built.
+ * version is built, in the foreground: the compiler's output is the build's progress.
  */
 const provideBetterSqlite = async hostDir => {
   const binary = path.join('build', 'Release', 'better_sqlite3.node');
@@ -74,7 +81,7 @@ const provideBetterSqlite = async hostDir => {
     fs.mkdirSync(path.join(hostCopy, path.dirname(binary)), { recursive: true });
     fs.copyFileSync(path.join(ourCopy, binary), path.join(hostCopy, binary));
   } else {
-    mustSucceed(await run('npm', ['rebuild', 'better-sqlite3'], { cwd: hostDir, env: npmEnv() }), 'npm rebuild better-sqlite3');
+    mustSucceed(await run('npm', ['rebuild', '--foreground-scripts', 'better-sqlite3'], { cwd: hostDir, env: npmEnv() }), 'npm rebuild better-sqlite3');
   }
 };
 
@@ -90,11 +97,12 @@ const getHosts = () =>
     const reference = await provideHost({
       label: 'cosmic-swing-store',
       manifest: hostManifest(),
+      progress,
       afterInstall: provideBetterSqlite,
       ...hostParts,
     });
     const subject =
-      SUBJECT === 'ours' ? await provideHost({ label: 'cosmic-ours', manifest: oursManifest(), ...hostParts }) : reference;
+      SUBJECT === 'ours' ? await provideHost({ label: 'cosmic-ours', manifest: oursManifest(), progress, ...hostParts }) : reference;
     for (const host of [reference, subject]) host.dir = fs.realpathSync(host.dir);
     return { reference, subject };
   })());
@@ -120,9 +128,11 @@ const getOriginal = () =>
     const swingStore = initOurs(stateDir);
     const t0 = Date.now();
     const controller = await startKernel(swingStore, 'xs-worker');
+    progress.tick();
     for (const step of STEPS.slice(0, -1)) {
       const { status } = await runStep(controller, swingStore, step);
       if (status !== 'fulfilled') throw Error(`kernel scenario step ${step}: ${status}`);
+      progress.tick();
     }
     await controller.shutdown();
     swingStore.hostStorage.kvStore.set('host.height', String(HEIGHT));
@@ -267,7 +277,7 @@ const assertRestored = async (t, importedDir, mode) => {
 
 const cosmicTest = (title, fn) =>
   test.serial(title, async t => {
-    t.timeout(TIMEOUT);
+    progress.watch(t);
     await fn(t);
   });
 

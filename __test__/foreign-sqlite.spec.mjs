@@ -13,18 +13,26 @@ import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { initSwingStore, KernelStore, auditRefcounts } from '../lib/index.mjs';
 import { fixture, dbFile, tmpDir, checkStore, withoutRows, holdsPosixLock } from './support/foreign-sqlite.mjs';
+import { makeProgress } from './support/progress.mjs';
 
 const VAT = 'v1';
 const BLOCKS = 10;
 
-/** Runs writer.mjs and hands out its block reports one at a time. */
+/**
+ * Runs writer.mjs and hands out its block reports one at a time. Each report and each chunk it
+ * writes to stderr is progress (support/progress.mjs): test `t` fails if the writer goes silent
+ * while it is awaited, however long a slow machine takes over each block.
+ */
 const startWriter = (t, dir, pattern, blocks) => {
+  const progress = makeProgress();
+  progress.watch(t);
   const child = spawn(process.execPath, [fixture('writer.mjs'), dir, pattern, String(blocks)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', chunk => {
     stderr += chunk;
+    progress.tick();
   });
   const exited = new Promise(resolve => child.on('exit', (code, signal) => resolve({ code, signal })));
   t.teardown(() => child.kill('SIGKILL'));
@@ -32,6 +40,7 @@ const startWriter = (t, dir, pattern, blocks) => {
   return {
     nextReport: async () => {
       const { value, done } = await reports.next();
+      progress.tick();
       if (done) throw Error(`writer exited (${JSON.stringify(await exited)}) without a report: ${stderr}`);
       return JSON.parse(value);
     },

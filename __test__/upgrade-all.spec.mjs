@@ -33,8 +33,9 @@ import {
   startUpgradeAllKernel,
 } from '../demo/upgrade-all-scenario.mjs';
 import { makeTempDir, removeTempDirs } from './kernel-helpers.mjs';
+import { makeProgress } from './support/progress.mjs';
 
-const TEST_TIMEOUT = 15 * 60_000;
+const progress = makeProgress();
 const cli = fileURLToPath(new URL('../bin/kernel-store.mjs', import.meta.url));
 
 /** The holders still running their vat when the kernel upgrades: all but L and T. */
@@ -182,7 +183,10 @@ async function runScenario(initSwingStore, label, managerType, { rounds, tryBadC
   const { kernelBundles, bundles } = await getBundles();
   const { controller, bootstrapKpid } = await startUpgradeAllKernel(swingStore, managerType, { kernelBundles, bundles });
   const record = { dir, hashes: [], rounds: [] };
-  const step = name => record.hashes.push({ step: name, activityhash: kernelStorage.getActivityhash() });
+  const step = name => {
+    record.hashes.push({ step: name, activityhash: kernelStorage.getActivityhash() });
+    progress.tick();
+  };
   // The host holds the bootstrap result for good; every other kpid it read, releasing it.
   const audit = () => auditRefcounts(dir, { external: [bootstrapKpid] });
   try {
@@ -224,9 +228,12 @@ async function runScenario(initSwingStore, label, managerType, { rounds, tryBadC
   }
 }
 
-// The runs, each started by the first test that needs it; tests are serial, so one kernel runs at a time.
+// The runs, each started by the first test that needs it; tests are serial, so one kernel runs at
+// a time. A test waits for its run as long as the run makes progress (a kernel step at a time),
+// however long that takes.
 const runs = new Map();
-const getRun = (label, managerType) => {
+const getRun = (t, label, managerType) => {
+  progress.watch(t);
   const key = `${label} ${managerType}`;
   if (!runs.has(key)) {
     const init = label === 'ours' ? initOurs : initTheirs;
@@ -254,8 +261,7 @@ const expectedQueue = ({ holders, bundleIDs, plan }) => {
 
 for (const managerType of ['local', 'xs-worker']) {
   test.serial(`${managerType}: every eligible vat is queued, and all but F reach their next incarnation`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const run = await getRun('ours', managerType);
+    const run = await getRun(t, 'ours', managerType);
     t.deepEqual(run.populated, HOLDERS);
     for (const [i, { result, outcomes, before, after }] of run.rounds.entries()) {
       const where = `round ${i + 1}`;
@@ -271,8 +277,7 @@ for (const managerType of ['local', 'xs-worker']) {
   });
 
   test.serial(`${managerType}: each upgraded vat's buildRootObject got the vatParameters it was created with`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const run = await getRun('ours', managerType);
+    const run = await getRun(t, 'ours', managerType);
     for (const [i, { answers, before, after, result }] of run.rounds.entries()) {
       for (const label of UPGRADABLE_HOLDERS) {
         // Kernel-space capdata: the same body, and the same krefs, as the kernel retained at creation.
@@ -285,8 +290,7 @@ for (const managerType of ['local', 'xs-worker']) {
   });
 
   test.serial(`${managerType}: every object in an upgraded vat's vatParameters answers a message from it`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const run = await getRun('ours', managerType);
+    const run = await getRun(t, 'ours', managerType);
     for (const [i, { answers }] of run.rounds.entries()) {
       for (const label of UPGRADABLE_HOLDERS) {
         t.like(answers[label].pingParameters, { status: 'fulfilled', value: EXPECTED_PINGS[label] }, `round ${i + 1} holder ${label}`);
@@ -295,8 +299,7 @@ for (const managerType of ['local', 'xs-worker']) {
   });
 
   test.serial(`${managerType}: durable state survives the upgrades, and a mapped vat runs its new bundle`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const run = await getRun('ours', managerType);
+    const run = await getRun(t, 'ours', managerType);
     for (const [i, { answers, census }] of run.rounds.entries()) {
       for (const label of UPGRADABLE_HOLDERS) {
         // bumped once before the first round, and once more after each round's questions
@@ -310,8 +313,7 @@ for (const managerType of ['local', 'xs-worker']) {
   });
 
   test.serial(`${managerType}: the upgrade to a failing bundle is reported with the kernel's error, and the vat keeps its old incarnation`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const run = await getRun('ours', managerType);
+    const run = await getRun(t, 'ours', managerType);
     const vatID = run.holders.F;
     for (const [i, { outcomes, before, after, answers }] of run.rounds.entries()) {
       const outcome = outcomes.find(o => o.vatID === vatID);
@@ -324,8 +326,7 @@ for (const managerType of ['local', 'xs-worker']) {
   });
 
   test.serial(`${managerType}: ineligible vats are reported with their reasons and left untouched`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const run = await getRun('ours', managerType);
+    const run = await getRun(t, 'ours', managerType);
     const { L, T } = run.holders;
     for (const [i, { result, before, after }] of run.rounds.entries()) {
       const reasons = Object.fromEntries(result.ineligible.map(v => [v.name, v.reason]));
@@ -343,8 +344,7 @@ for (const managerType of ['local', 'xs-worker']) {
   });
 
   test.serial(`${managerType}: the audit finds no deficit, and a surplus only of the failed upgrade's stranded counts`, async t => {
-    t.timeout(TEST_TIMEOUT);
-    const run = await getRun('ours', managerType);
+    const run = await getRun(t, 'ours', managerType);
     for (const [i, { audit, outcomes }] of run.rounds.entries()) {
       t.deepEqual(audit.errors, [], `round ${i + 1}`);
       const stranded = outcomes.flatMap(o => o.strandedCounts ?? []);
@@ -359,8 +359,7 @@ for (const managerType of ['local', 'xs-worker']) {
 }
 
 test.serial('local: L is made to look created before retention with refcounts the audit finds consistent', async t => {
-  t.timeout(TEST_TIMEOUT);
-  const { simulation, createdWith } = await getRun('ours', 'local');
+  const { simulation, createdWith } = await getRun(t, 'ours', 'local');
   t.is(simulation.retained, undefined);
   t.is(createdWith.L.slots.length, 2, 'a shared object and a token');
   const lessOne = count => count.split(',').map(n => `${Number(n) - 1}`).join(',');
@@ -369,9 +368,8 @@ test.serial('local: L is made to look created before retention with refcounts th
 });
 
 test.serial('local: ours and swing-store give identical activity hashes after every step', async t => {
-  t.timeout(TEST_TIMEOUT);
-  const ours = await getRun('ours', 'local');
-  const theirs = await getRun('theirs', 'local');
+  const ours = await getRun(t, 'ours', 'local');
+  const theirs = await getRun(t, 'theirs', 'local');
   t.is(ours.hashes.length, 5 + 4 * 2);
   t.deepEqual(ours.hashes.map(h => h.step), theirs.hashes.map(h => h.step));
   for (const [i, { step, activityhash }] of ours.hashes.entries()) {
@@ -381,9 +379,8 @@ test.serial('local: ours and swing-store give identical activity hashes after ev
 });
 
 test.serial('local: the same calls on swing-store queue, report and settle the same', async t => {
-  t.timeout(TEST_TIMEOUT);
-  const ours = await getRun('ours', 'local');
-  const theirs = await getRun('theirs', 'local');
+  const ours = await getRun(t, 'ours', 'local');
+  const theirs = await getRun(t, 'theirs', 'local');
   t.deepEqual(theirs.plan, ours.plan);
   for (const [i, round] of ours.rounds.entries()) {
     t.deepEqual(theirs.rounds[i].result, round.result, `round ${i + 1}: queued and ineligible`);
@@ -393,8 +390,7 @@ test.serial('local: the same calls on swing-store queue, report and settle the s
 });
 
 test.serial('local: a second upgrade-all leaks nothing: refcounts equal the first round\'s but for one more stranded count', async t => {
-  t.timeout(TEST_TIMEOUT);
-  const run = await getRun('ours', 'local');
+  const run = await getRun(t, 'ours', 'local');
   const [first, second] = run.rounds.map(r => r.refCounts);
   t.deepEqual(Object.keys(second).sort(), Object.keys(first).sort(), 'the same objects exist');
   const stranded = new Set(run.rounds[1].outcomes.flatMap(o => o.strandedCounts ?? []));
@@ -407,8 +403,7 @@ test.serial('local: a second upgrade-all leaks nothing: refcounts equal the firs
 });
 
 test.serial('local: upgrade-plan --json and planVatUpgrades say exactly what upgradeAllVats queued and reported', async t => {
-  t.timeout(TEST_TIMEOUT);
-  const run = await getRun('ours', 'local');
+  const run = await getRun(t, 'ours', 'local');
   t.is(run.cli.status, 0, run.cli.stderr);
   const cliPlan = JSON.parse(run.cli.stdout);
   t.deepEqual(cliPlan, JSON.parse(JSON.stringify(run.plan)));
@@ -420,8 +415,7 @@ test.serial('local: upgrade-plan --json and planVatUpgrades say exactly what upg
 });
 
 test.serial('local: the plan agrees with the native planUpgradeAll on every vat both consider', async t => {
-  t.timeout(TEST_TIMEOUT);
-  const { plan, nativePlan, holders } = await getRun('ours', 'local');
+  const { plan, nativePlan, holders } = await getRun(t, 'ours', 'local');
   // The native plan lists live vats only, and excludes none; the terminated T is listed here only.
   const native = new Map([...nativePlan.eligible, ...nativePlan.ineligible].map(v => [v.vatID, v]));
   const ours = [...plan.eligible, ...plan.ineligible];
@@ -431,8 +425,7 @@ test.serial('local: the plan agrees with the native planUpgradeAll on every vat 
 });
 
 test.serial('local: bad arguments are refused with coded errors naming the argument, and queue nothing', async t => {
-  t.timeout(TEST_TIMEOUT);
-  const run = await getRun('ours', 'local');
+  const run = await getRun(t, 'ours', 'local');
   t.is(run.refusals.length, 12);
   for (const { label, thrown, Expected, code, message, unchanged } of run.refusals) {
     t.true(thrown instanceof Expected, `${label}: ${thrown}`);

@@ -1,20 +1,17 @@
 // Helpers for the specs of a second SQLite (better-sqlite3) in the store's process:
 // foreign-sqlite.spec.mjs and foreign-sqlite-kernel.spec.mjs.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { tmpDir as sharedTmpDir } from './files.mjs';
 
 export const fixture = name => fileURLToPath(new URL(`../fixtures/foreign-sqlite/${name}`, import.meta.url));
 
 export const dbFile = dir => path.join(dir, 'swingstore.sqlite');
 
-export const tmpDir = (t, label) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `foreign-sqlite-${label}-`));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-};
+/** A new directory for test `t`, named for these specs (support/files.mjs). */
+export const tmpDir = (t, label) => sharedTmpDir(t, `foreign-sqlite-${label}`);
 
 /**
  * What another process finds on disk: `{ integrity, state }`, read by check-store.cjs with

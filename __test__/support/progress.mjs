@@ -35,8 +35,8 @@ export const makeProgress = () => {
 };
 
 /**
- * Runs a command as `scratch-host.mjs`'s `run` does, resolving with `{ code, stdout, stderr,
- * seconds }` (never rejecting on a failure), and counts every chunk of its output as a tick of
+ * Runs a command, resolving with `{ code, stdout, stderr, seconds }` (never rejecting on a
+ * failure; `seconds` is reported, never judged), and counts every chunk of its output as a tick of
  * `progress`: a long install or build that keeps printing is never taken for a hang.
  */
 export const runCommand = (progress, file, args, options = {}) =>

@@ -1,21 +1,12 @@
-// Scratch npm hosts for the specs that install packages into a package of their own: running
-// their commands, the nested npm's environment, and installed hosts kept under the OS temp dir
-// between runs, so that a tree as large as @agoric/cosmic-swingset's is installed once.
-import { execFile } from 'node:child_process';
+// Scratch npm hosts for the specs that install packages into a package of their own: the
+// results of their commands, the nested npm's environment, and installed hosts kept under the
+// OS temp dir between runs, so that a tree as large as @agoric/cosmic-swingset's is installed
+// once. Commands run through support/progress.mjs's runCommand: what they print is progress.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-/** Runs a command; resolves with { code, stdout, stderr, seconds } (never rejects on a non-zero exit). */
-export const run = (file, args, options) =>
-  new Promise(resolve => {
-    const t0 = Date.now();
-    execFile(file, args, { maxBuffer: 64 * 1024 * 1024, ...options }, (error, stdout, stderr) => {
-      const seconds = (Date.now() - t0) / 1000;
-      resolve({ code: error ? (error.code ?? error.signal ?? 1) : 0, stdout, stderr, seconds });
-    });
-  });
+import { runCommand } from './progress.mjs';
 
 /** The tail of a command's output, for failure messages. */
 export const tail = ({ stdout, stderr }) =>
@@ -47,6 +38,8 @@ export const npmEnv = () => {
 };
 
 export const NPM_INSTALL = ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline'];
+/** At the `http` log level npm prints each request: its progress, however slow the network. */
+const NPM_PROGRESS = '--loglevel=http';
 
 const CACHE_ROOT = path.join(os.tmpdir(), 'sks-scratch-hosts');
 const UNUSED_MS = 7 * 24 * 3600_000;
@@ -79,16 +72,17 @@ const pruneStale = (label, keep) => {
 
 /**
  * An installed host: `manifest` as its package.json, the directories `trees` (name -> source
- * directory) copied in beside it, `npm install --ignore-scripts --prefer-offline`, then
- * `afterInstall(dir)`. It is installed once per content (the manifest, the trees' files, the
- * Node version and `afterInstall`'s source) into `<os tmpdir>/sks-scratch-hosts/<label>-<key>`
- * and reused by later runs. An install goes into a directory of its own, renamed into place
- * only when complete, so an interrupted or concurrent run never leaves or sees a half-installed
- * host. `files` (name -> source file) are copied in on every call (atomically): programs a spec
- * runs in the host, free to change without a reinstall. Resolves with { dir, installSeconds },
- * installSeconds being 0 when the host was reused.
+ * directory) copied in beside it, `npm install --ignore-scripts --prefer-offline` (each line it
+ * prints a tick of `progress`, support/progress.mjs), then `afterInstall(dir)`. It is installed
+ * once per content (the manifest, the trees' files, the Node version and `afterInstall`'s
+ * source) into `<os tmpdir>/sks-scratch-hosts/<label>-<key>` and reused by later runs. An
+ * install goes into a directory of its own, renamed into place only when complete, so an
+ * interrupted or concurrent run never leaves or sees a half-installed host. `files` (name ->
+ * source file) are copied in on every call (atomically): programs a spec runs in the host, free
+ * to change without a reinstall. Resolves with { dir, installSeconds }, installSeconds being 0
+ * when the host was reused.
  */
-export async function provideHost({ label, manifest, trees = {}, files = {}, afterInstall = async () => {} }) {
+export async function provideHost({ label, manifest, progress, trees = {}, files = {}, afterInstall = async () => {} }) {
   const hash = crypto.createHash('sha256');
   hash.update(JSON.stringify({ manifest, node: process.version, platform: process.platform, arch: process.arch }));
   hash.update(afterInstall.toString());
@@ -109,7 +103,10 @@ export async function provideHost({ label, manifest, trees = {}, files = {}, aft
       for (const [treeName, source] of Object.entries(trees)) {
         fs.cpSync(source, path.join(staging, treeName), { recursive: true });
       }
-      const install = mustSucceed(await run('npm', NPM_INSTALL, { cwd: staging, env: npmEnv() }), `npm install (${label})`);
+      const install = mustSucceed(
+        await runCommand(progress, 'npm', [...NPM_INSTALL, NPM_PROGRESS], { cwd: staging, env: npmEnv() }),
+        `npm install (${label})`,
+      );
       await afterInstall(staging);
       installSeconds = install.seconds;
       fs.renameSync(staging, dir);
