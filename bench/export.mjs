@@ -36,9 +36,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, runAlternating } from './harness.mjs';
+import { IMPLS, QUICK, argOf, argv, fmt, log, makeRng, msSince, now, peakRssKiB, printTable, runAlternating } from './harness.mjs';
 
-const IMPLS = ['ours', 'theirs'];
 const SCALES = {
   full: { kvEntries: 1_000_000, vats: 50, itemsPerVat: 10_000, spanItems: 2_000, snapshotBytes: 4 << 20, kernelBundles: true },
   quick: { kvEntries: 20_000, vats: 5, itemsPerVat: 500, spanItems: 100, snapshotBytes: 256 << 10, kernelBundles: false },
@@ -47,30 +46,9 @@ const HEIGHT = 1234;
 const DATA_ENV = 'SKS_EXPORT_BENCH_DATA';
 const self = fileURLToPath(import.meta.url);
 
-const argv = process.argv.slice(2);
-const argOf = name => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const now = () => process.hrtime.bigint();
-const msSince = t0 => Number(now() - t0) / 1e6;
 const readJson = file => JSON.parse(fs.readFileSync(file, 'utf8'));
-// getrusage's maxRSS is inherited across fork+exec on Linux: VmHWM is the process's own.
-const peakRssKiB = () => Number(/^VmHWM:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]);
 
 // ------------------------------------------------------------------------ generator ---
-
-/** xorshift32: the generator's deterministic bytes. */
-const makeRng = seed => {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>>= 0);
-  };
-};
 
 /** The kvStore entry `i`, in the shapes a chain's kvStore holds most of. */
 const kvEntry = (i, vats) => {
@@ -143,8 +121,7 @@ async function generate(dir, scale) {
   const { initSwingStore, makeSwingStoreExporter } = await import('@agoric/swing-store');
   const { kvEntries, vats, itemsPerVat, spanItems, snapshotBytes: snapshotSize, kernelBundles } = SCALES[scale];
   const t0 = now();
-  // After lockdown, toLocaleString (and so fmt) is toString.
-  const log = (...a) => console.log(`  [generate ${(msSince(t0) / 1000).toFixed(1)} s]`, ...a);
+  const note = (...a) => log(`  [generate ${fmt(msSince(t0) / 1000, 1)} s]`, ...a);
   const storeDir = path.join(dir, 'store');
   const { kernelStorage, hostStorage } = initSwingStore(storeDir);
 
@@ -157,7 +134,7 @@ async function generate(dir, scale) {
     if ((i / CRANK) % 100 === 99) await hostStorage.commit();
   }
   await hostStorage.commit();
-  log(`${kvEntries} kvStore entries`);
+  note(`${kvEntries} kvStore entries`);
 
   // Each span ends at a snapshot, as the kernel rolls them over; only the last one stays in use
   // (the earlier ones' bytes are dropped, their records kept), so only it is full size.
@@ -176,7 +153,7 @@ async function generate(dir, scale) {
     }
     await hostStorage.commit();
   }
-  log(`${vats} vats x ${itemsPerVat} transcript items, snapshots of ${snapshotSize >> 10} KiB`);
+  note(`${vats} vats x ${itemsPerVat} transcript items, snapshots of ${snapshotSize >> 10} KiB`);
 
   // Real bundles: the demo's and the benchmarks' vats, and at full scale the kernel's own.
   const { default: bundleSource } = await import('@endo/bundle-source');
@@ -190,18 +167,18 @@ async function generate(dir, scale) {
   hostStorage.kvStore.set('host.height', String(HEIGHT));
   await hostStorage.commit();
   await hostStorage.close();
-  log(`${bundles.length} bundles`);
+  note(`${bundles.length} bundles`);
 
   for (const artifactMode of ['operational', 'archival']) {
     await writeExport(makeSwingStoreExporter, storeDir, path.join(dir, `export-${artifactMode}`), artifactMode);
-    log(`${artifactMode} export written`);
+    note(`${artifactMode} export written`);
   }
   const storeBytes = fs.statSync(path.join(storeDir, 'swingstore.sqlite')).size;
   fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ scale, generateSeconds: msSince(t0) / 1000, storeBytes }));
 }
 
 /** The generated data for `scale`: made (by a child) unless an earlier run left it; returns its directory and meta. */
-function provideData(scale, log) {
+function provideData(scale) {
   const hash = crypto.createHash('sha256');
   hash.update(JSON.stringify({ scale: SCALES[scale], node: process.version }));
   for (const fn of [generate, writeExport, kvEntry, transcriptItem, snapshotBytes]) hash.update(fn.toString());
@@ -371,12 +348,11 @@ const show = (unit, v) => {
 const betterBy = (unit, ours, theirs) => (unit === 'ms' || unit === 's' ? theirs / ours : ours / theirs);
 
 async function parent() {
-  const scale = argv.includes('--quick') ? 'quick' : 'full';
+  const scale = QUICK ? 'quick' : 'full';
   const reps = Number(argOf('--reps') ?? (scale === 'quick' ? 1 : 3));
   const artifactModes = argv.includes('--archival') ? ['operational', 'archival'] : ['operational'];
-  const log = (...a) => console.log(...a);
   const started = now();
-  const { dir, meta } = provideData(scale, log);
+  const { dir, meta } = provideData(scale);
   const p = SCALES[scale];
   log(
     `store: ${p.kvEntries.toLocaleString()} kvStore entries, ${p.vats} vats x ${p.itemsPerVat.toLocaleString()} transcript items ` +
@@ -386,7 +362,7 @@ async function parent() {
 
   process.env[DATA_ENV] = dir;
   const modes = artifactModes.flatMap(m => [`export:${m}`, `import:${m}`]);
-  const { best, rss, checks } = runAlternating({ script: self, modes, impls: IMPLS, reps, log });
+  const { best, rss, checks } = runAlternating({ script: self, modes, impls: IMPLS, reps });
 
   const table = [];
   const failures = [];
@@ -412,14 +388,9 @@ async function parent() {
     if (new Set(agreeing.flat()).size > 1) failures.push(`${mode}: the results differ: ${JSON.stringify(checks[mode])}`);
   }
 
-  const head = ['', 'unit', 'ours', 'theirs', 'ours better by', 'target'];
-  const widths = head.map((h, i) => Math.max(h.length, ...table.map(r => r[i].length)));
-  const line = r => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
   log();
   log(`state-sync export/import benchmark (${scale}), best of ${reps}, node ${process.version}, ${os.cpus().length} cpus`);
-  log(line(head));
-  log(widths.map(w => '-'.repeat(w)).join('-|-'));
-  for (const r of table) log(line(r));
+  printTable(['', 'unit', 'ours', 'theirs', 'ours better by', 'target'], table, 1);
   log();
   for (const f of failures) log(`FAILED ${f}`);
   log(`total ${fmt(msSince(started) / 1000, 1)} s`);

@@ -38,8 +38,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AS_JSON, IMPLS, QUICK, argOf, argv, fmt, log, msSince, now, peakRssKiB, printTable } from './harness.mjs';
 
-const IMPLS = ['ours', 'theirs'];
 const WORKLOADS = {
   cycles: {
     label: '200 create/upgrade/upgrade/terminate cycles',
@@ -51,36 +51,17 @@ const WORKLOADS = {
   },
   messages: { label: '10,000 pings, batches of 100', reps: 2, warm: 5, iterations: 100, per: 100, unit: 'pings' },
 };
-if (process.argv.includes('--quick')) {
+if (QUICK) {
   Object.assign(WORKLOADS.cycles, { label: '10 create/upgrade/upgrade/terminate cycles (quick)', reps: 1, iterations: 10 });
   Object.assign(WORKLOADS.messages, { label: '1,000 pings, batches of 100 (quick)', reps: 1, iterations: 10 });
 }
 const MAX_REPS = Math.max(...Object.values(WORKLOADS).map(w => w.reps));
 
-const argv = process.argv.slice(2);
-const argOf = name => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const vatFile = name =>
   fileURLToPath(
     // The dynamic vat is the kernel scenario's own; the rest drive the bench's workloads.
     new URL(name === 'dynamic' ? '../demo/vats/dynamic.js' : `./vats/${name}.js`, import.meta.url),
   );
-
-/** This process's peak RSS in KiB: VmHWM (Linux), else getrusage's maxRSS. */
-const peakRssKiB = () => {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]);
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS;
-};
-
-const now = () => process.hrtime.bigint();
-const msSince = t0 => Number(now() - t0) / 1e6;
 
 // ---------------------------------------------------------------- worker ---
 
@@ -229,7 +210,7 @@ function spawnWorker(impl, workload, bundlesFile, instrument = false) {
   const self = fileURLToPath(import.meta.url);
   const args = [self, '--worker', impl, '--workload', workload, '--bundles', bundlesFile];
   if (instrument) args.push('--instrument');
-  if (argv.includes('--quick')) args.push('--quick');
+  if (QUICK) args.push('--quick');
   const r = spawnSync(process.execPath, args, {
     cwd: process.cwd(),
     encoding: 'utf8',
@@ -243,13 +224,6 @@ function spawnWorker(impl, workload, bundlesFile, instrument = false) {
   }
   return JSON.parse(line.slice('KERNEL-BENCH-RESULT '.length));
 }
-
-/** Fixed decimals with thousands separators (SES's lockdown tames toLocaleString). */
-const fmt = (x, d = 2) => {
-  const [int, frac] = Math.abs(x).toFixed(d).split('.');
-  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${x < 0 ? '-' : ''}${grouped}${frac ? `.${frac}` : ''}`;
-};
 
 /** The breakdown of an instrumented run: time in store calls, by facet, and the rest. */
 function breakdown(res) {
@@ -281,9 +255,7 @@ function breakdown(res) {
 }
 
 async function parent() {
-  const asJson = argv.includes('--json');
   const breakdownMode = argv.includes('--no-breakdown') ? 'never' : argv.includes('--breakdown') ? 'all' : 'below1';
-  const log = (...a) => (asJson ? console.error : console.log)(...a);
   const started = now();
   const loadBefore = os.loadavg();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kernelbench-bundles-'));
@@ -395,7 +367,7 @@ async function parent() {
       ...(withBreakdown && { breakdown: breakdowns }),
     };
 
-    if (asJson) {
+    if (AS_JSON) {
       console.log(JSON.stringify({ results, ...summary }, null, 2));
       return;
     }
@@ -422,15 +394,11 @@ async function parent() {
       `${fmt(r.oursCommitMaxMs)} / ${fmt(r.theirsCommitMaxMs)}`,
       `${mib(r.oursPeakRssKiB)} / ${mib(r.theirsPeakRssKiB)}`,
     ]);
-    const widths = head.map((h, i) => Math.max(h.length, ...lines.map(l => l[i].length)));
-    const show = l => l.map((c, i) => (i < 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
-    console.log();
-    console.log(
+    log();
+    log(
       `SwingSet kernel benchmark (local workers, on disk), best of ${Object.entries(WORKLOADS).map(([wl, w]) => `${w.reps} (${wl})`).join(', ')}, node ${process.version}, ${os.cpus().length} cpus`,
     );
-    console.log(show(head));
-    console.log(widths.map(wd => '-'.repeat(wd)).join('-|-'));
-    for (const l of lines) console.log(show(l));
+    printTable(head, lines, 1);
     console.log();
     const la = a => a.map(x => fmt(x)).join(' ');
     console.log(`load average (1/5/15 min): before ${la(loadBefore)}, after ${la(os.loadavg())}`);

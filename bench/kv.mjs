@@ -3,56 +3,36 @@
 //
 //   node bench/kv.mjs           # table
 //   node bench/kv.mjs --json    # results as JSON (progress goes to stderr)
+//   node bench/kv.mjs --quick   # smoke run: a tenth of the sizes, one repetition
 //
 // The parent spawns one child process per (implementation, mode, repetition)
 // so each implementation's peak RSS is its own; it alternates the
 // implementations, repeats every measurement REPS times and keeps the best.
 // Internal: node bench/kv.mjs --worker ours|theirs --mode memory|disk
 
-import { createRequire } from 'node:module';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, runAlternating } from './harness.mjs';
-
-const REPS = 3;
-const MODES = ['memory', 'disk'];
-const IMPLS = ['ours', 'theirs'];
+import {
+  AS_JSON, IMPLS, MODES, QUICK, REPS, argv, compareRows, fmt, gc,
+  log, makeRng, msSince, now, thousands, openCrankStore, printPeakRss, printTable, runAlternating, runSummary, runWorker, workerArgs,
+} from './harness.mjs';
 
 // Workload sizes (timed run) and the warm-up run's sizes (separate store).
-const FULL = { nKeys: 100_000, crankOps: 100, prefixes: 50, mixedCranks: 1_000 };
+const FULL = QUICK
+  ? { nKeys: 10_000, crankOps: 100, prefixes: 50, mixedCranks: 100 }
+  : { nKeys: 100_000, crankOps: 100, prefixes: 50, mixedCranks: 1_000 };
 const WARM = { nKeys: 5_000, crankOps: 100, prefixes: 50, mixedCranks: 50 };
 
 const ROWS = [
-  { id: 'set', label: 'set (100k, cranks of 100)' },
-  { id: 'commit', label: 'commit after 100k set' },
-  { id: 'block', label: 'block: 100k set + commit' },
-  { id: 'get', label: 'get (100k, 10% miss, cranks of 100)' },
+  { id: 'set', label: `set (${thousands(FULL.nKeys)}, cranks of 100)` },
+  { id: 'commit', label: `commit after ${thousands(FULL.nKeys)} set` },
+  { id: 'block', label: `block: ${thousands(FULL.nKeys)} set + commit` },
+  { id: 'get', label: `get (${thousands(FULL.nKeys)}, 10% miss, cranks of 100)` },
   { id: 'scan', label: 'getNextKey scan (full + 50 prefixes)' },
-  { id: 'mixed', label: 'mixed crank (1k cranks x 100 ops)' },
+  { id: 'mixed', label: `mixed crank (${thousands(FULL.mixedCranks)} cranks x 100 ops)` },
 ];
 
-const argv = process.argv.slice(2);
-const argOf = name => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-
 // ---------------------------------------------------------------- worker ---
-
-/** Deterministic PRNG (xorshift32) so both implementations see the same ops. */
-function makeRng(seed) {
-  let x = seed >>> 0 || 1;
-  return n => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
-}
 
 /** Everything the workload needs, built before any timing starts. */
 function makeWorkload({ nKeys, crankOps, prefixes, mixedCranks }) {
@@ -62,7 +42,8 @@ function makeWorkload({ nKeys, crankOps, prefixes, mixedCranks }) {
     keys[i] = `v${i % prefixes}.c.ko${i}`;
     values[i] = `R o+${i}`;
   }
-  const rng = makeRng(0x5eed);
+  const next = makeRng(0x5eed);
+  const rng = n => next() % n;
   // get: a shuffled order of the written keys, every 10th op a miss.
   const getKeys = new Array(nKeys);
   const perm = Array.from({ length: nKeys }, (_, i) => i);
@@ -96,47 +77,9 @@ function makeWorkload({ nKeys, crankOps, prefixes, mixedCranks }) {
   return { nKeys, crankOps, keys, values, getKeys, prefixList, mixedCranks, mixKeys, mixVals };
 }
 
-/** A uniform, synchronous-where-possible view of one store. */
-async function openStore(impl, dir) {
-  if (impl === 'ours') {
-    const require = createRequire(import.meta.url);
-    const { KernelStore } = require('../index.js');
-    const s = KernelStore.open(dir, {});
-    return {
-      kv: s.kvStore,
-      startCrank: () => s.startCrank(),
-      savepoint: n => s.establishCrankSavepoint(n),
-      rollback: n => s.rollbackCrank(n),
-      emit: () => s.emitCrankHashes(),
-      endCrank: () => s.endCrank(),
-      commit: async () => s.commit(),
-      close: async () => s.close(),
-      activityhash: () => s.getActivityhash(),
-    };
-  }
-  await import('@endo/init');
-  const { initSwingStore } = await import('@agoric/swing-store');
-  const { kernelStorage: k, hostStorage: h } = initSwingStore(dir);
-  return {
-    kv: k.kvStore,
-    startCrank: () => k.startCrank(),
-    savepoint: n => k.establishCrankSavepoint(n),
-    rollback: n => k.rollbackCrank(n),
-    emit: () => k.emitCrankHashes(),
-    endCrank: () => k.endCrank(),
-    commit: () => h.commit(),
-    close: () => h.close(),
-    activityhash: () => k.getActivityhash(),
-  };
-}
-
-const now = () => process.hrtime.bigint();
-const msSince = t0 => Number(now() - t0) / 1e6;
-const gc = () => globalThis.gc && globalThis.gc();
-
 /** Runs every row once on a fresh store; returns { row: { ops, ms } } and checks. */
 async function runWorkload(impl, dir, w) {
-  const st = await openStore(impl, dir);
+  const st = await openCrankStore(impl, dir);
   const { kv } = st;
   const { nKeys, crankOps, keys, values, getKeys, prefixList } = w;
   const out = {};
@@ -243,62 +186,15 @@ async function runWorkload(impl, dir, w) {
   check.hashAfterMixed = st.activityhash();
 
   await st.close();
-  return { out, check };
-}
-
-async function worker(impl, mode) {
-  const tmp = [];
-  const newDir = () => {
-    if (mode === 'memory') return null;
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), `kvbench-${impl}-`));
-    tmp.push(d);
-    return d;
-  };
-  try {
-    await runWorkload(impl, newDir(), makeWorkload(WARM)); // warm-up, separate store
-    const w = makeWorkload(FULL);
-    const { out, check } = await runWorkload(impl, newDir(), w);
-    const maxRssKiB = process.resourceUsage().maxRSS;
-    process.stdout.write(`${JSON.stringify({ impl, mode, rows: out, check, maxRssKiB })}\n`);
-  } finally {
-    for (const d of tmp) fs.rmSync(d, { recursive: true, force: true });
-  }
+  return { rows: out, check };
 }
 
 // ---------------------------------------------------------------- parent ---
 
 async function parent() {
-  const asJson = argv.includes('--json');
-  const log = (...a) => (asJson ? console.error : console.log)(...a);
   const started = now();
-  const { best, rss, checks } = runAlternating({
-    script: fileURLToPath(import.meta.url),
-    modes: MODES,
-    impls: IMPLS,
-    reps: REPS,
-    log,
-  });
-
-  const results = [];
-  for (const mode of MODES) {
-    for (const { id, label } of ROWS) {
-      const o = best[mode].ours[id];
-      const t = best[mode].theirs[id];
-      const oursOps = (o.ops * 1000) / o.ms;
-      const theirsOps = (t.ops * 1000) / t.ms;
-      results.push({
-        mode,
-        row: id,
-        label,
-        ops: o.ops,
-        oursMs: o.ms,
-        theirsMs: t.ms,
-        oursOpsPerSec: oursOps,
-        theirsOpsPerSec: theirsOps,
-        ratio: oursOps / theirsOps,
-      });
-    }
-  }
+  const { best, rss, checks } = runAlternating({ script: fileURLToPath(import.meta.url), modes: MODES, impls: IMPLS, reps: REPS });
+  const results = compareRows(best, MODES, ROWS);
   const minRow = results.reduce((a, b) => (b.ratio < a.ratio ? b : a));
   // Same deterministic workload, same semantics: the checks must agree.
   const mismatches = [];
@@ -307,17 +203,12 @@ async function parent() {
     if (new Set(all).size !== 1) mismatches.push(mode);
   }
   const summary = {
-    reps: REPS,
-    node: process.version,
-    cpus: os.cpus().length,
-    totalSeconds: msSince(started) / 1000,
-    peakRssKiB: rss,
-    minRatio: { mode: minRow.mode, row: minRow.row, ratio: minRow.ratio },
+    ...runSummary(started, rss, minRow),
     checksAgree: mismatches.length === 0,
     checks: Object.fromEntries(MODES.map(m => [m, checks[m].ours[0]])),
   };
 
-  if (asJson) {
+  if (AS_JSON) {
     console.log(JSON.stringify({ results, ...summary }, null, 2));
     return;
   }
@@ -331,35 +222,22 @@ async function parent() {
     fmt(r.oursMs),
     fmt(r.theirsMs),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map(l => l[i].length)));
-  const show = l => l.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
-  console.log();
-  console.log(`kvStore benchmark, best of ${REPS}, node ${process.version}, ${os.cpus().length} cpus`);
-  console.log(show(head));
-  console.log(widths.map(w => '-'.repeat(w)).join('-|-'));
-  for (const l of lines) console.log(show(l));
-  console.log();
-  for (const mode of MODES) {
-    const mib = k => `${fmt(k / 1024, 1)} MiB`;
-    console.log(`peak RSS (${mode}): ours ${mib(rss[mode].ours)}, theirs ${mib(rss[mode].theirs)}`);
-  }
-  console.log(
+  log();
+  log(`kvStore benchmark${QUICK ? ' (quick)' : ''}, best of ${REPS}, node ${process.version}, ${os.cpus().length} cpus`);
+  printTable(head, lines, 2);
+  log();
+  printPeakRss(rss, MODES);
+  log(
     `checks (hit counts, scan lengths, activity hashes) ${
       mismatches.length ? `DIFFER in: ${mismatches.join(', ')}` : 'agree between ours and theirs'
     }`,
   );
-  console.log(
-    `minimum ratio ours/theirs: ${fmt(minRow.ratio)} (${minRow.mode}, ${minRow.label}); total ${fmt(summary.totalSeconds, 1)} s`,
-  );
+  log(`minimum ratio ours/theirs: ${fmt(minRow.ratio)} (${minRow.mode}, ${minRow.label}); total ${fmt(summary.totalSeconds, 1)} s`);
 }
 
 if (argv.includes('--worker')) {
-  const impl = argOf('--worker');
-  const mode = argOf('--mode') || 'memory';
-  if (!IMPLS.includes(impl) || !MODES.includes(mode)) {
-    throw Error('usage: node bench/kv.mjs --worker ours|theirs --mode memory|disk');
-  }
-  await worker(impl, mode);
+  const { impl, mode } = workerArgs('bench/kv.mjs', '--worker', IMPLS, MODES);
+  await runWorker({ impl, mode, label: 'kvbench', run: (dir, sizes) => runWorkload(impl, dir, makeWorkload(sizes)), warm: WARM, full: FULL });
 } else {
   await parent();
 }

@@ -5,6 +5,7 @@
 //   node bench/refcount.mjs                # table (+ per-call breakdown when a row is < 5x)
 //   node bench/refcount.mjs --json         # results as JSON (progress goes to stderr)
 //   node bench/refcount.mjs --breakdown    # always measure the per-call breakdown
+//   node bench/refcount.mjs --quick        # smoke run: a tenth of the sizes, one repetition
 //
 // Rows (each timed from the first startCrank to the end of the final commit):
 //   incdec     100k incrementRefCount + decrementRefCount pairs on 1,000 koNN that hold
@@ -38,15 +39,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { fmt, runAlternating, spawnChild } from './harness.mjs';
+import {
+  AS_JSON, IMPLS, MODES, QUICK, REPS, argv, compareRows, fmt, gc,
+  log, msSince, now, thousands, openCrankStore, printPeakRss, printTable, runAlternating, runSummary, runWorker, spawnChild, workerArgs,
+} from './harness.mjs';
 
-const REPS = 3;
-const MODES = ['memory', 'disk'];
-const IMPLS = ['ours', 'theirs'];
 const TARGET = 5;
 
 // Workload sizes (timed run) and the warm-up run's sizes (separate store, same process).
-const FULL = { pairs: 100_000, vpCalls: 10_000, cycles: 1_000 };
+const FULL = QUICK ? { pairs: 10_000, vpCalls: 1_000, cycles: 100 } : { pairs: 100_000, vpCalls: 10_000, cycles: 1_000 };
 const WARM = { pairs: 5_000, vpCalls: 1_000, cycles: 100 };
 const POOL = 1_000; // object krefs ko20 .. ko1019, each starting at '1,1'
 const FIRST_KO = 20;
@@ -59,16 +60,14 @@ const CYCLES_PER_CRANK = 10;
 const TAG = 'bench';
 
 const ROWS = [
-  { id: 'incdec', label: 'inc+dec pairs (100k pairs, cranks of 100) + commit', unit: 'pair' },
-  { id: 'vatparams', label: 'setVatParameters 5 slots (10k, cranks of 100) + commit', unit: 'call' },
-  { id: 'lifecycle', label: 'create/upgrade/terminate (1k cycles = 3k calls) + commit', unit: 'call' },
+  { id: 'incdec', label: `inc+dec pairs (${thousands(FULL.pairs)} pairs, cranks of 100) + commit`, unit: 'pair' },
+  { id: 'vatparams', label: `setVatParameters 5 slots (${thousands(FULL.vpCalls)}, cranks of 100) + commit`, unit: 'call' },
+  {
+    id: 'lifecycle',
+    label: `create/upgrade/terminate (${thousands(FULL.cycles)} cycles = ${thousands(3 * FULL.cycles)} calls) + commit`,
+    unit: 'call',
+  },
 ];
-
-const argv = process.argv.slice(2);
-const argOf = name => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 
 // ---------------------------------------------------------------- worker ---
 
@@ -116,22 +115,13 @@ function setupEntries(w) {
 
 /** A uniform view of one store: the crank API plus the refcount / vatParameters calls. */
 async function openStore(impl, dir) {
+  const st = await openCrankStore(impl, dir);
   if (impl === 'ours') {
-    const require = createRequire(import.meta.url);
-    const { KernelStore } = require('../index.js');
-    const s = KernelStore.open(dir, {});
-    const kv = s.kvStore;
+    const s = st.store;
     return {
-      kv,
-      raw: s,
+      ...st,
       // ours needs vats.terminated to exist; theirs gets it from createStartingKernelState.
-      init: () => kv.set('vats.terminated', '[]'),
-      startCrank: () => s.startCrank(),
-      emit: () => s.emitCrankHashes(),
-      endCrank: () => s.endCrank(),
-      commit: async () => s.commit(),
-      close: async () => s.close(),
-      activityhash: () => s.getActivityhash(),
+      init: () => st.kv.set('vats.terminated', '[]'),
       inc: (k, tag) => s.incrementRefCount(k, tag),
       dec: (k, tag) => s.decrementRefCount(k, tag),
       setVP: (v, cd) => s.setVatParameters(v, cd),
@@ -140,8 +130,6 @@ async function openStore(impl, dir) {
       terminate: v => s.terminateVat(v),
     };
   }
-  await import('@endo/init');
-  const { initSwingStore } = await import('@agoric/swing-store');
   // @agoric/swingset-vat 0.33.0 has no `exports` map; resolve its directory and import
   // the kernel's internal modules by file URL.
   const require = createRequire(import.meta.url);
@@ -150,10 +138,10 @@ async function openStore(impl, dir) {
   const kkMod = await internal('src/kernel/state/kernelKeeper.js');
   const { makeDummySlogger, noopConsole } = await internal('src/kernel/slogger.js');
   const makeKernelKeeper = kkMod.default;
-  const { kernelStorage: k, hostStorage: h } = initSwingStore(dir);
+  const k = st.kernelStorage;
   let kk;
   return {
-    kv: k.kvStore,
+    ...st,
     init: () => {
       // What initializeKernel does to a fresh DB (minus vats/devices and the crank-#0
       // emitCrankHashes), then the kernel's own keeper, as kernel.js makes it.
@@ -171,12 +159,6 @@ async function openStore(impl, dir) {
     get kk() {
       return kk;
     },
-    startCrank: () => k.startCrank(),
-    emit: () => k.emitCrankHashes(),
-    endCrank: () => k.endCrank(),
-    commit: () => h.commit(),
-    close: () => h.close(),
-    activityhash: () => k.getActivityhash(),
     inc: (kr, tag) => kk.incrementRefCount(kr, tag),
     dec: (kr, tag) => kk.decrementRefCount(kr, tag),
     setVP: (v, cd) => kk.provideVatKeeper(v).setVatParameters(cd),
@@ -185,10 +167,6 @@ async function openStore(impl, dir) {
     terminate: v => k.kvStore.delete(`${v}.vatParameters`),
   };
 }
-
-const now = () => process.hrtime.bigint();
-const msSince = t0 => Number(now() - t0) / 1e6;
-const gc = () => globalThis.gc && globalThis.gc();
 
 /** Sum of R and C over the pool, read outside any timing. */
 function poolSums(kv) {
@@ -286,24 +264,6 @@ async function runWorkload(impl, dir, w) {
   return { rows, check: { common, lifecycle } };
 }
 
-async function worker(impl, mode) {
-  const tmp = [];
-  const newDir = () => {
-    if (mode === 'memory') return null;
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), `rcbench-${impl}-`));
-    tmp.push(d);
-    return d;
-  };
-  try {
-    await runWorkload(impl, newDir(), makeWorkload(WARM)); // warm-up, separate store
-    const { rows, check } = await runWorkload(impl, newDir(), makeWorkload(FULL));
-    const maxRssKiB = process.resourceUsage().maxRSS;
-    process.stdout.write(`${JSON.stringify({ impl, mode, rows, check, maxRssKiB })}\n`);
-  } finally {
-    for (const d of tmp) fs.rmSync(d, { recursive: true, force: true });
-  }
-}
-
 // ------------------------------------------------------ breakdown worker ---
 
 /**
@@ -344,7 +304,7 @@ async function breakdownWorker(impl, mode) {
       for (let i = 0; i < n; i += 1) noop(pairKrefs[i], TAG);
     });
     if (impl === 'ours') {
-      const s = st.raw;
+      const s = st.store;
       measure('native call, no args (store.closed getter)', N, n => {
         for (let i = 0; i < n; i += 1) s.closed;
       });
@@ -379,7 +339,7 @@ async function breakdownWorker(impl, mode) {
       }
     });
     if (impl === 'ours') {
-      const s = st.raw;
+      const s = st.store;
       measure('inc+dec pair, no tag argument', N, n => {
         for (let i = 0; i < n; i += 1) {
           s.incrementRefCount(pairKrefs[i]);
@@ -451,42 +411,14 @@ async function breakdownWorker(impl, mode) {
 // ---------------------------------------------------------------- parent ---
 
 async function parent() {
-  const asJson = argv.includes('--json');
   const forceBreakdown = argv.includes('--breakdown');
-  const log = (...a) => (asJson ? console.error : console.log)(...a);
   const started = now();
-  const { best, rss, checks } = runAlternating({
-    script: fileURLToPath(import.meta.url),
-    modes: MODES,
-    impls: IMPLS,
-    reps: REPS,
-    log,
-  });
-
-  const results = [];
-  for (const mode of MODES) {
-    for (const { id, label, unit } of ROWS) {
-      const o = best[mode].ours[id];
-      const t = best[mode].theirs[id];
-      const oursOps = (o.ops * 1000) / o.ms;
-      const theirsOps = (t.ops * 1000) / t.ms;
-      results.push({
-        mode,
-        row: id,
-        label,
-        unit,
-        ops: o.ops,
-        oursMs: o.ms,
-        theirsMs: t.ms,
-        oursCommitMs: o.commitMs,
-        theirsCommitMs: t.commitMs,
-        oursOpsPerSec: oursOps,
-        theirsOpsPerSec: theirsOps,
-        ratio: oursOps / theirsOps,
-        meetsTarget: oursOps / theirsOps >= TARGET,
-      });
-    }
-  }
+  const { best, rss, checks } = runAlternating({ script: fileURLToPath(import.meta.url), modes: MODES, impls: IMPLS, reps: REPS });
+  const results = compareRows(best, MODES, ROWS, (o, t) => ({
+    oursCommitMs: o.commitMs,
+    theirsCommitMs: t.commitMs,
+    meetsTarget: (o.ops * t.ms) / (t.ops * o.ms) >= TARGET,
+  }));
   const minRow = results.reduce((a, b) => (b.ratio < a.ratio ? b : a));
 
   // Checks: identical writes => identical hashes/counts for incdec and vatparams; for the
@@ -524,13 +456,8 @@ async function parent() {
   }
 
   const summary = {
-    reps: REPS,
+    ...runSummary(started, rss, minRow),
     target: TARGET,
-    node: process.version,
-    cpus: os.cpus().length,
-    totalSeconds: msSince(started) / 1000,
-    peakRssKiB: rss,
-    minRatio: { mode: minRow.mode, row: minRow.row, ratio: minRow.ratio },
     checksOk: problems.length === 0,
     problems,
     checks: Object.fromEntries(
@@ -539,22 +466,12 @@ async function parent() {
     breakdownNsPerCall: breakdown,
   };
 
-  if (asJson) {
+  if (AS_JSON) {
     console.log(JSON.stringify({ results, ...summary }, null, 2));
     return;
   }
-  const head = [
-    'mode',
-    'row',
-    'ours ops/s',
-    'theirs ops/s',
-    'ours/theirs',
-    `>=${TARGET}x`,
-    'ours ms',
-    'theirs ms',
-    'ours commit ms',
-    'theirs commit ms',
-  ];
+  const head = ['mode', 'row', 'ours ops/s', 'theirs ops/s', 'ours/theirs', `>=${TARGET}x`];
+  head.push('ours ms', 'theirs ms', 'ours commit ms', 'theirs commit ms');
   const lines = results.map(r => [
     r.mode,
     r.label,
@@ -567,37 +484,22 @@ async function parent() {
     fmt(r.oursCommitMs),
     fmt(r.theirsCommitMs),
   ]);
-  const show = (rows, h, left = 2) => {
-    const widths = h.map((x, i) => Math.max(x.length, ...rows.map(l => l[i].length)));
-    const fmtLine = l =>
-      l.map((c, i) => (i < left ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
-    console.log(fmtLine(h));
-    console.log(widths.map(w => '-'.repeat(w)).join('-|-'));
-    for (const l of rows) console.log(fmtLine(l));
-  };
-  console.log();
-  console.log(
-    `refcount / vatParameters benchmark, best of ${REPS}, node ${process.version}, ${os.cpus().length} cpus`,
-  );
-  console.log('(ops: incdec = inc+dec pairs, others = calls; each row includes its final commit)');
-  show(lines, head);
-  console.log();
-  for (const mode of MODES) {
-    const mib = k => `${fmt(k / 1024, 1)} MiB`;
-    console.log(`peak RSS (${mode}): ours ${mib(rss[mode].ours)}, theirs ${mib(rss[mode].theirs)}`);
-  }
-  console.log(
+  log();
+  log(`refcount / vatParameters benchmark${QUICK ? ' (quick)' : ''}, best of ${REPS}, node ${process.version}, ${os.cpus().length} cpus`);
+  log('(ops: incdec = inc+dec pairs, others = calls; each row includes its final commit)');
+  printTable(head, lines, 2);
+  log();
+  printPeakRss(rss, MODES);
+  log(
     problems.length
       ? `checks FAILED:\n  ${problems.join('\n  ')}`
       : 'checks: activity hashes and refcounts agree after incdec and vatparams; lifecycle: ' +
           `theirs leaks ${SLOTS * FULL.cycles} R and C (L1), ours none`,
   );
-  console.log(
-    `minimum ratio ours/theirs: ${fmt(minRow.ratio)} (${minRow.mode}, ${minRow.label}); total ${fmt(summary.totalSeconds, 1)} s`,
-  );
+  log(`minimum ratio ours/theirs: ${fmt(minRow.ratio)} (${minRow.mode}, ${minRow.label}); total ${fmt(summary.totalSeconds, 1)} s`);
   if (breakdown) {
-    console.log();
-    console.log('per-call cost, ns (best of 9 runs of 20k calls (setVatParameters: 2k; lifecycle: 1k vats; empty cranks: 500), inside a crank)');
+    log();
+    log('per-call cost, ns (best of 9 runs of 20k calls (setVatParameters: 2k; lifecycle: 1k vats; empty cranks: 500), inside a crank)');
     const names = [];
     for (const mode of MODES) {
       for (const impl of IMPLS) {
@@ -610,23 +512,16 @@ async function parent() {
     };
     const bhead = ['call', ...MODES.flatMap(m => IMPLS.map(i => `${m} ${i}`))];
     const brows = names.map(n => [n, ...MODES.flatMap(m => IMPLS.map(i => cell(m, i, n)))]);
-    show(brows, bhead, 1);
+    printTable(bhead, brows, 1);
   }
 }
 
+const self = 'bench/refcount.mjs';
 if (argv.includes('--worker')) {
-  const impl = argOf('--worker');
-  const mode = argOf('--mode') || 'memory';
-  if (!IMPLS.includes(impl) || !MODES.includes(mode)) {
-    throw Error('usage: node bench/refcount.mjs --worker ours|theirs --mode memory|disk');
-  }
-  await worker(impl, mode);
+  const { impl, mode } = workerArgs(self, '--worker', IMPLS, MODES);
+  await runWorker({ impl, mode, label: 'rcbench', run: (dir, sizes) => runWorkload(impl, dir, makeWorkload(sizes)), warm: WARM, full: FULL });
 } else if (argv.includes('--breakdown-worker')) {
-  const impl = argOf('--breakdown-worker');
-  const mode = argOf('--mode') || 'memory';
-  if (!IMPLS.includes(impl) || !MODES.includes(mode)) {
-    throw Error('usage: node bench/refcount.mjs --breakdown-worker ours|theirs --mode memory|disk');
-  }
+  const { impl, mode } = workerArgs(self, '--breakdown-worker', IMPLS, MODES);
   await breakdownWorker(impl, mode);
 } else {
   await parent();

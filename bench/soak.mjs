@@ -16,14 +16,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { initSwingStore } from '../lib/index.mjs';
 import { mulberry32 } from '../__test__/support/prng.mjs';
+import { AS_JSON, argOf } from './harness.mjs';
 
-const argv = process.argv.slice(2);
-const flag = name => argv.includes(name);
-const option = (name, fallback) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : fallback;
-};
-const TOTAL_OPS = option('--ops', 1_000_000);
+const TOTAL_OPS = Number(argOf('--ops') ?? 1_000_000);
 const OPS_PER_CRANK = 100;
 const CRANKS_PER_BLOCK = 10;
 const KEYS = 20_000;
@@ -97,7 +92,7 @@ while (ops < TOTAL_OPS) {
   if (Math.floor(ops / sampleEvery) > Math.floor(before / sampleEvery)) {
     samples.push(sample(ops));
     const { rssMiB, heapMiB, heapTotalMiB, nativeMiB } = samples.at(-1);
-    if (!flag('--json')) {
+    if (!AS_JSON) {
       process.stderr.write(
         `  ${ops.toLocaleString('en-US').padStart(9)} ops  RSS ${rssMiB.toFixed(1)} MiB` +
           `  V8 heap ${heapMiB.toFixed(1)} used / ${heapTotalMiB.toFixed(1)} reserved  RSS beyond V8 ${nativeMiB.toFixed(1)} MiB\n`,
@@ -126,7 +121,7 @@ const result = {
   heapTotalMiB: { start: samples[0].heapTotalMiB, end: end.heapTotalMiB },
   samples,
 };
-if (flag('--json')) console.log(JSON.stringify(result));
+if (AS_JSON) console.log(JSON.stringify(result));
 else {
   console.log(`\n${ops.toLocaleString('en-US')} operations in ${crank.toLocaleString('en-US')} cranks, ${seconds.toFixed(1)} s`);
   console.log(`RSS start ${result.startRssMiB.toFixed(1)} MiB, after ${mid.ops.toLocaleString('en-US')} ops ${mid.rssMiB.toFixed(1)} MiB, end ${end.rssMiB.toFixed(1)} MiB (max ${result.maxRssMiB.toFixed(1)} MiB)`);
