@@ -8,9 +8,10 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { EXPECTED_RESULTS } from './kernel-helpers.mjs';
-import { NPM_INSTALL, mustSucceed, npmEnv, resultLine } from './support/scratch-host.mjs';
+import { NPM_INSTALL, mustSucceed, npmEnv, resultLine, tail } from './support/scratch-host.mjs';
 import { makeProgress, runCommand } from './support/progress.mjs';
 
 const packageDir = fs.realpathSync(fileURLToPath(new URL('..', import.meta.url)));
@@ -24,18 +25,10 @@ const HOST_FILES = ['host.mjs', 'smoke.cjs', 'smoke.mjs', 'store.test.js'];
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare'];
 const SCENARIO_STEPS = ['create', 'upgradeWithParameters', 'upgradeWithoutParameters', 'terminate'];
 
-/** What both entries (`require` and `import`) export, by type. */
-const EXPORT_TYPES = {
-  initSwingStore: 'function',
-  openSwingStore: 'function',
-  isSwingStore: 'function',
-  auditRefcounts: 'function',
-  KernelStore: 'function',
-  KvStore: 'function',
-  SnapshotWriter: 'function',
-  SnapshotReader: 'function',
-  SpanReader: 'function',
-};
+/** What both entries (`require` and `import`) export, by type: this checkout's entry's. */
+const EXPORT_TYPES = Object.fromEntries(
+  Object.entries(createRequire(import.meta.url)('../lib/index.cjs')).map(([name, value]) => [name, typeof value]),
+);
 
 /**
  * Packing (which may rebuild the binary), installing and the host's runs are long: each line
