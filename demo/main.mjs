@@ -68,8 +68,8 @@ console.log('  upgrade without vatParameters:');
 show('    kernel', `${kernelSays.upgradeWithoutParameters.vatParameters}, ${marker} ${kernelSays.upgradeWithoutParameters.refCount}`);
 show('    native upgradeVat', `${nativeUpgrade.vatParameters}, ${marker} ${nativeUpgrade.refCount} (reused, still counted)`);
 console.log('  terminate:');
-show('    kernel', `${marker} ${kernelSays.terminate.refCount} after cleanup (one count left by the deleted retained copy)`);
-show('    native terminateVat', `${nativeTerminate.vatParameters}, ${marker} ${nativeTerminate.refCount} (released)`);
+show('    kernel', `${marker} ${kernelSays.terminate.refCount} after cleanup (its copy lost the slot's count at the upgrade; the vat's import is cleaned too)`);
+show('    native terminateVat', `${nativeTerminate.vatParameters}, ${marker} ${nativeTerminate.refCount} (the retained slot released; the vat's import is the kernel's to clean)`);
 
 await upgradeAllPart({ controller, swingStore, dir, bootstrapKpid });
 await controller.shutdown();
