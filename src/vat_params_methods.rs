@@ -117,6 +117,9 @@ impl KernelStore {
         with_store(&self.shared, |s| s.get_vat_parameters(&vat_id.0)).map(or_undefined)
     }
 
+    // createVat and upgradeVat convert the same arguments and results around different core
+    // calls: each must be its own #[napi] method, so their few lines of plumbing repeat.
+
     /// `createVat(bundleCap, { vatParameters })` for a vat the kernel has recorded
     /// (`vNN.options` exists, not terminated): retains the parameters and counts their slots.
     /// Omitted parameters retain `kser(undefined)`, as the kernel does. Returns what was retained.
