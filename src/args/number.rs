@@ -46,21 +46,27 @@ size_arg!(
     "limit"
 );
 
+/// A transcript position (a non-negative safe integer) named `name`, or the error saying it
+/// must be `expected`.
+unsafe fn position(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    name: &str,
+    expected: &str,
+) -> napi::Result<u64> {
+    let n = unsafe { number(env, value, name)? };
+    if n.fract() != 0.0 || !(0.0..=MAX_SAFE_INTEGER).contains(&n) {
+        return Err(unsafe { throw_value(env, &format!("{name} must be {expected}, not {n}")) });
+    }
+    Ok(n as u64)
+}
+
 /// A snapshot position: a transcript position, so a non-negative safe integer.
 pub struct SnapPos(pub u64);
 
 impl FromNapiValue for SnapPos {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
-        let n = unsafe { number(env, value, "snapPos")? };
-        if n.fract() != 0.0 || !(0.0..=MAX_SAFE_INTEGER).contains(&n) {
-            return Err(unsafe {
-                throw_value(
-                    env,
-                    &format!("snapPos must be a non-negative safe integer, not {n}"),
-                )
-            });
-        }
-        Ok(SnapPos(n as u64))
+        unsafe { position(env, value, "snapPos", "a non-negative safe integer") }.map(SnapPos)
     }
 }
 
@@ -73,16 +79,8 @@ impl FromNapiValue for AfterPosition {
         if is_nullish(unsafe { type_of(env, value) }) {
             return Ok(AfterPosition(None));
         }
-        let n = unsafe { number(env, value, "after")? };
-        if n.fract() != 0.0 || !(0.0..=MAX_SAFE_INTEGER).contains(&n) {
-            return Err(unsafe {
-                throw_value(
-                    env,
-                    &format!("after must be a transcript position (a non-negative safe integer), not {n}"),
-                )
-            });
-        }
-        Ok(AfterPosition(Some(n as u64)))
+        let expected = "a transcript position (a non-negative safe integer)";
+        unsafe { position(env, value, "after", expected) }.map(|n| AfterPosition(Some(n)))
     }
 }
 
