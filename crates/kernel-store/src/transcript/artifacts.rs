@@ -524,10 +524,10 @@ impl SpanImport {
             return Ok(());
         };
         db.execute(MOVE_STAGED, [staging], "populateTranscriptSpan")?;
-        db.execute(DROP_STAGED, [staging], "populateTranscriptSpan")?;
+        // The items are in `transcriptItems` now: should clearing the staging rows fail, it
+        // is those that `remove_stored` must take out.
         self.staging = None;
-        self.start_pos = self.position;
-        Ok(())
+        db.execute(DROP_STAGED, [staging], "populateTranscriptSpan")
     }
 
     fn check_end(&mut self, db: &mut Db) -> Result<()> {
