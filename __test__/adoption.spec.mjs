@@ -4,16 +4,19 @@
 // (fixtures/adoption-host/host.mjs) imports `initSwingStore` from '@agoric/swing-store' and runs
 // the kernel scenario on disk: create -> upgrade with vatParameters -> upgrade without ->
 // terminate. The store it got must be ours (for the host and for swingset-vat), and the
-// activityhashes must match demo/kernel-scenario.mjs run here on the real @agoric/swing-store.
-import '@endo/init/debug.js';
+// activityhashes must match the same host installed without the override, on the real
+// @agoric/swing-store.
+//
+// Both hosts are installed from the registry in the same run, so they get the same versions of
+// everything else: bundles the kernel stores (and hashes) are built by whatever @endo and
+// @babel versions npm picks today, and a patch release published since this package's lockfile
+// was written changes them.
 import test from 'ava';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initSwingStore, openSwingStore } from '@agoric/swing-store';
-import { STEPS, startKernel, runStep } from '../demo/kernel-scenario.mjs';
-import { NPM_INSTALL, npmEnv, tail } from './support/scratch-host.mjs';
+import { NPM_INSTALL, npmEnv, provideBetterSqlite, tail } from './support/scratch-host.mjs';
 import { makeProgress, runCommand } from './support/progress.mjs';
 import { tmpDir } from './support/files.mjs';
 
@@ -23,18 +26,27 @@ const vatsDir = fileURLToPath(new URL('../demo/vats/', import.meta.url));
 const scenario = fileURLToPath(new URL('../demo/kernel-scenario.mjs', import.meta.url));
 
 /**
- * The install, the host's run and the reference run are long: each request npm logs, each
- * line a child prints and each kernel step here is progress (support/progress.mjs).
+ * The installs and the hosts' runs are long: each request npm logs and each line a child
+ * prints is progress (support/progress.mjs).
  */
 const progress = makeProgress();
 const run = (file, args, options) => runCommand(progress, file, args, options);
 
 const sha256File = file => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
-/** Writes the scratch host into `hostDir`: package.json from the template, host.mjs, the demo's scenario and vats. */
-const writeHost = hostDir => {
+/**
+ * Writes a scratch host into `hostDir`: package.json from the template, host.mjs, the demo's
+ * scenario and vats. The reference host (`adopting` false) is the same without this package and
+ * the override.
+ */
+const writeHost = (hostDir, { adopting }) => {
   const manifest = JSON.parse(fs.readFileSync(path.join(fixtureDir, 'package.template.json'), 'utf8'));
-  manifest.dependencies['swingset-kernel-store'] = `file:${packageDir}`;
+  if (adopting) {
+    manifest.dependencies['swingset-kernel-store'] = `file:${packageDir}`;
+  } else {
+    delete manifest.dependencies['swingset-kernel-store'];
+    delete manifest.overrides;
+  }
   fs.mkdirSync(hostDir, { recursive: true });
   fs.writeFileSync(path.join(hostDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   fs.copyFileSync(path.join(fixtureDir, 'host.mjs'), path.join(hostDir, 'host.mjs'));
@@ -42,45 +54,45 @@ const writeHost = hostDir => {
   fs.cpSync(vatsDir, path.join(hostDir, 'vats'), { recursive: true });
 };
 
-/** The same scenario in this package, on the real @agoric/swing-store, on disk. */
-const referenceRun = async storeDir => {
-  const swingStore = initSwingStore(storeDir);
-  const controller = await startKernel(swingStore, 'local');
-  const afterBootstrap = swingStore.kernelStorage.getActivityhash();
-  const steps = [];
-  for (const step of STEPS) {
-    const { status, resolution } = await runStep(controller, swingStore, step);
-    steps.push({ step, status, resolution, activityhash: swingStore.kernelStorage.getActivityhash() });
-    progress.tick();
-  }
-  await controller.shutdown();
-  const finalActivityhash = swingStore.kernelStorage.getActivityhash();
-  const hasKernelStore = 'kernelStore' in swingStore;
-  await swingStore.hostStorage.close();
-  const reopened = openSwingStore(storeDir);
-  const reopenedActivityhash = reopened.kernelStorage.getActivityhash();
-  await reopened.hostStorage.close();
-  return { afterBootstrap, steps, finalActivityhash, reopenedActivityhash, hasKernelStore };
+/** Installs a written host; resolves with the seconds it took. */
+const install = async (t, hostDir) => {
+  const t0 = Date.now();
+  // At the `http` log level npm prints each request: its progress, however slow the network.
+  const result = await run('npm', [...NPM_INSTALL, '--loglevel=http'], { cwd: hostDir, env: npmEnv() });
+  t.is(result.code, 0, `npm install in ${hostDir} failed\n${tail(result)}`);
+  return (Date.now() - t0) / 1000;
+};
+
+/** Runs a host's host.mjs on a new store in `storeDir`: its ADOPTION-RESULT. */
+const runHost = async (t, hostDir, storeDir) => {
+  const host = await run(process.execPath, ['host.mjs', storeDir], { cwd: hostDir });
+  t.is(host.code, 0, `the host in ${hostDir} failed\n${tail(host)}`);
+  const line = host.stdout.split('\n').find(l => l.startsWith('ADOPTION-RESULT '));
+  t.truthy(line, `the host in ${hostDir} printed no result\n${tail(host)}`);
+  return JSON.parse(line.slice('ADOPTION-RESULT '.length));
+};
+
+/** Every installed package of a host's lockfile: path -> version. */
+const installedVersions = hostDir => {
+  const lock = JSON.parse(fs.readFileSync(path.join(hostDir, 'package-lock.json'), 'utf8'));
+  return new Map(Object.entries(lock.packages).map(([where, entry]) => [where, entry.version]));
 };
 
 test('a swingset-vat host gets swingset-kernel-store through npm overrides, with identical activityhashes', async t => {
   progress.watch(t);
   const tmp = tmpDir(t, 'sks-adoption');
   const hostDir = path.join(tmp, 'host');
-  writeHost(hostDir);
+  const referenceDir = path.join(tmp, 'reference-host');
+  writeHost(hostDir, { adopting: true });
+  writeHost(referenceDir, { adopting: false });
   const ourManifestHash = sha256File(path.join(packageDir, 'package.json'));
 
-  // The reference run (in this process) overlaps the install and the host's run (children).
-  const reference = referenceRun(path.join(tmp, 'reference-store'));
-
-  const t0 = Date.now();
-  // At the `http` log level npm prints each request: its progress, however slow the network.
-  const install = await run('npm', [...NPM_INSTALL, '--loglevel=http'], {
-    cwd: hostDir,
-    env: npmEnv(),
-  });
-  t.is(install.code, 0, `npm install failed\n${tail(install)}`);
-  t.log(`npm install: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  // One after the other: the second install (--prefer-offline) resolves from the package
+  // metadata the first one just fetched.
+  const referenceSeconds = await install(t, referenceDir);
+  const hostSeconds = await install(t, hostDir);
+  t.log(`npm install: ${hostSeconds.toFixed(1)} s (host), ${referenceSeconds.toFixed(1)} s (reference host)`);
+  await provideBetterSqlite(referenceDir, progress);
 
   // The installed tree: @agoric/swing-store is this package (a link to it), under its own name.
   const installed = path.join(hostDir, 'node_modules', '@agoric', 'swing-store');
@@ -95,6 +107,13 @@ test('a swingset-vat host gets swingset-kernel-store through npm overrides, with
   // Installing the host did not write into this package.
   t.is(sha256File(path.join(packageDir, 'package.json')), ourManifestHash);
 
+  // Both hosts got the same version of every package they both have, so only the store differs.
+  const ourVersions = installedVersions(hostDir);
+  const differing = [...installedVersions(referenceDir)].filter(
+    ([where, version]) => ourVersions.has(where) && ourVersions.get(where) !== version && where !== 'node_modules/@agoric/swing-store',
+  );
+  t.deepEqual(differing, [], 'the two installs resolved differently');
+
   // microtime (swingset-vat's controller imports it) loads from its prebuilds without scripts.
   const micro = await run(process.execPath, ['-e', "process.stdout.write(String(require('microtime').nowDouble()))"], {
     cwd: hostDir,
@@ -103,22 +122,21 @@ test('a swingset-vat host gets swingset-kernel-store through npm overrides, with
   t.true(Number(micro.stdout) > 1e9);
 
   const t1 = Date.now();
-  const host = await run(process.execPath, ['host.mjs', path.join(tmp, 'host-store')], { cwd: hostDir });
-  t.is(host.code, 0, `the host failed\n${tail(host)}`);
-  t.log(`host run: ${((Date.now() - t1) / 1000).toFixed(1)} s`);
-  const line = host.stdout.split('\n').find(l => l.startsWith('ADOPTION-RESULT '));
-  t.truthy(line, `the host printed no result\n${tail(host)}`);
-  const ours = JSON.parse(line.slice('ADOPTION-RESULT '.length));
+  const [ours, theirs] = await Promise.all([
+    runHost(t, hostDir, path.join(tmp, 'host-store')),
+    runHost(t, referenceDir, path.join(tmp, 'reference-store')),
+  ]);
+  t.log(`host runs: ${((Date.now() - t1) / 1000).toFixed(1)} s`);
 
-  // The store the host's code, and swingset-vat's code, got is ours.
+  // The store the host's code, and swingset-vat's code, got is ours; the reference host's is swing-store.
   t.like(ours.swingStoreForHost, { name: 'swingset-kernel-store', dir: packageDir });
   t.like(ours.swingStoreForSwingsetVat, { name: 'swingset-kernel-store', dir: packageDir });
   t.true(ours.hasKernelStore);
   t.true(ours.isSwingStore);
+  t.like(theirs.swingStoreForSwingsetVat, { name: '@agoric/swing-store', version: '0.10.0' });
+  t.false(theirs.hasKernelStore);
 
   // The scenario did what it does on swing-store, with the same activityhashes.
-  const theirs = await reference;
-  t.false(theirs.hasKernelStore);
   t.deepEqual(
     ours.steps.map(({ step, status, resolution }) => ({ step, status, resolution })),
     [

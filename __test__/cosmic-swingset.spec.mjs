@@ -28,7 +28,7 @@ import { openSwingStore, makeSwingStoreExporter } from '@agoric/swing-store';
 import { initSwingStore as initOurs } from '../lib/index.mjs';
 import { STEPS, startKernel, runStep } from '../demo/kernel-scenario.mjs';
 import { makeTempDir, removeTempDirs, kvDiff } from './kernel-helpers.mjs';
-import { mustSucceed, resultLine, npmEnv, provideHost } from './support/scratch-host.mjs';
+import { mustSucceed, resultLine, provideBetterSqlite, provideHost } from './support/scratch-host.mjs';
 import { makeProgress, runCommand } from './support/progress.mjs';
 
 const packageDir = fs.realpathSync(fileURLToPath(new URL('..', import.meta.url)));
@@ -67,24 +67,6 @@ const oursManifest = () => {
   return manifest;
 };
 
-/**
- * swing-store loads better-sqlite3, whose native build `--ignore-scripts` skipped. The same
- * version as this package's (which its own tests load) is the same binary: copied. Another
- * version is built, in the foreground: the compiler's output is the build's progress.
- */
-const provideBetterSqlite = async hostDir => {
-  const binary = path.join('build', 'Release', 'better_sqlite3.node');
-  const hostCopy = path.join(hostDir, 'node_modules', 'better-sqlite3');
-  const ourCopy = path.join(packageDir, 'node_modules', 'better-sqlite3');
-  const version = dir => JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
-  if (version(hostCopy) === version(ourCopy) && fs.existsSync(path.join(ourCopy, binary))) {
-    fs.mkdirSync(path.join(hostCopy, path.dirname(binary)), { recursive: true });
-    fs.copyFileSync(path.join(ourCopy, binary), path.join(hostCopy, binary));
-  } else {
-    mustSucceed(await run('npm', ['rebuild', '--foreground-scripts', 'better-sqlite3'], { cwd: hostDir, env: npmEnv() }), 'npm rebuild better-sqlite3');
-  }
-};
-
 const hostParts = {
   trees: { 'builders-stand-in': path.join(fixtureDir, 'builders-stand-in') },
   files: Object.fromEntries(['load-chain-main.mjs', 'state-sync-export.mjs'].map(f => [f, path.join(fixtureDir, f)])),
@@ -98,7 +80,7 @@ const getHosts = () =>
       label: 'cosmic-swing-store',
       manifest: hostManifest(),
       progress,
-      afterInstall: provideBetterSqlite,
+      afterInstall: hostDir => provideBetterSqlite(hostDir, progress),
       ...hostParts,
     });
     const subject =

@@ -6,7 +6,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runCommand } from './progress.mjs';
+
+const packageDir = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The tail of a command's output, for failure messages. */
 export const tail = ({ stdout, stderr }) =>
@@ -40,6 +43,25 @@ export const npmEnv = () => {
 export const NPM_INSTALL = ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline'];
 /** At the `http` log level npm prints each request: its progress, however slow the network. */
 const NPM_PROGRESS = '--loglevel=http';
+
+/**
+ * swing-store loads better-sqlite3, whose native build `--ignore-scripts` skipped in a host. The
+ * same version as this package's (which its own tests load) is the same binary: copied. Another
+ * version is built, in the foreground: the compiler's output is the build's progress.
+ */
+export async function provideBetterSqlite(hostDir, progress) {
+  const binary = path.join('build', 'Release', 'better_sqlite3.node');
+  const hostCopy = path.join(hostDir, 'node_modules', 'better-sqlite3');
+  const ourCopy = path.join(packageDir, 'node_modules', 'better-sqlite3');
+  const version = dir => JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+  if (version(hostCopy) === version(ourCopy) && fs.existsSync(path.join(ourCopy, binary))) {
+    fs.mkdirSync(path.join(hostCopy, path.dirname(binary)), { recursive: true });
+    fs.copyFileSync(path.join(ourCopy, binary), path.join(hostCopy, binary));
+  } else {
+    const rebuild = ['rebuild', '--foreground-scripts', 'better-sqlite3'];
+    mustSucceed(await runCommand(progress, 'npm', rebuild, { cwd: hostDir, env: npmEnv() }), 'npm rebuild better-sqlite3');
+  }
+}
 
 const CACHE_ROOT = path.join(os.tmpdir(), 'sks-scratch-hosts');
 const UNUSED_MS = 7 * 24 * 3600_000;
