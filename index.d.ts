@@ -44,8 +44,13 @@ export declare class ArtifactReader {
 export declare class ExportDataReader {
   /** Not for use: always throws `ERR_ILLEGAL_CONSTRUCTOR`. */
   constructor()
-  /** Up to `limit` more rows; `[]` at the end. */
-  nextPage(limit: number): Array<[string, string]>
+  /** Up to `limit` more rows (fewer when they are long); none at the end. */
+  nextPage(limit: number): ExportDataPage
+  /**
+   * Ends this iteration: later pages are empty, and the exporter's sorted scan, if this
+   * iteration holds it, is freed for the next.
+   */
+  close(): void
 }
 
 /** A fixed view of a store's last commit, for state sync and `agd export`. */
@@ -545,6 +550,17 @@ export interface EligibleVat {
   /** `vNN.source` as the kernel stored it, e.g. `{ bundleID }`. */
   source: any
   vatParameters: CapData
+}
+
+/**
+ * `[key, value]` rows: every key and value one after another in `text`, and where each ends
+ * in `ends`, in UTF-16 code units (as JS indexes strings). Row `r`'s key is
+ * `text.slice(r === 0 ? 0 : ends[2r - 1], ends[2r])`, its value
+ * `text.slice(ends[2r], ends[2r + 1])`. No rows is the end of the iteration.
+ */
+export interface ExportDataPage {
+  text: string
+  ends: Uint32Array
 }
 
 /** A live vat that cannot be upgraded by the kernel alone, and why. */

@@ -163,6 +163,94 @@ test('an exporter of a directory holding no store fails with ERR_NOT_A_SWING_STO
   t.true(IMPLS.ref.isSwingStore(refDir), 'swing-store no longer leaves a database file behind: this difference is gone');
 });
 
+// ------------------------------------------------------------------- iterations ---
+
+/**
+ * A store of implementation `side` whose kvStore spans several of the native reader's pages,
+ * written in another order than its keys, with host and local keys among them and text that
+ * is not plain ASCII: accents, astral characters, NUL, and lone surrogates (which both
+ * implementations store as U+FFFD).
+ */
+const TEXTS = ['plain', 'é', '😀 astral', 'nul \u0000 inside', 'lone \ud800 high', 'lone \udfff low', '', '"quoted", \\ and \n'];
+const wideStore = async side => {
+  const dir = makeTempDir(`export-wide-${side}`);
+  const { kernelStorage, hostStorage } = IMPLS[side].initSwingStore(dir);
+  for (let i = 0; i < 9000; i += 1) {
+    const n = (i * 7919) % 9000;
+    const text = TEXTS[n % TEXTS.length];
+    kernelStorage.kvStore.set(`k.${text}.${n}`, `${text} ${n}`);
+    if (i % 1000 === 0) {
+      kernelStorage.kvStore.set(`local.${n}`, 'local');
+      hostStorage.kvStore.set(`host.${n}`, 'host');
+    }
+  }
+  await hostStorage.commit();
+  await hostStorage.close();
+  return dir;
+};
+
+/** Steps `iterator` `count` times: the rows it yielded. */
+const take = async (iterator, count) => {
+  const rows = [];
+  for (let i = 0; i < count; i += 1) {
+    const { value, done } = await iterator.next();
+    if (done) break;
+    rows.push(value);
+  }
+  return rows;
+};
+
+test('export data of keys and values beyond ASCII, over several pages, is byte for byte swing-store\'s', async t => {
+  const [ref, mine] = await Promise.all(SIDES.map(async side => (await exportOf(side, await wideStore(side), 'operational', { artifacts: false })).data));
+  t.is(mine.length, 9000);
+  t.deepEqual(mine, ref);
+});
+
+test('two getExportData() iterations of one exporter, stepped in turn, each yield every row once, in order', async t => {
+  const dir = await wideStore('ours');
+  const { data: expected } = await exportOf('ref', dir, 'operational', { artifacts: false });
+  const exporter = IMPLS.ours.makeSwingStoreExporter(dir);
+  const first = exporter.getExportData();
+  const second = exporter.getExportData();
+  const [a, b] = [[], []];
+  for (;;) {
+    const [fromFirst, fromSecond] = [await take(first, 700), await take(second, 1100)];
+    if (fromFirst.length === 0 && fromSecond.length === 0) break;
+    a.push(...fromFirst);
+    b.push(...fromSecond);
+  }
+  await exporter.close();
+  t.deepEqual(a, expected);
+  t.deepEqual(b, expected);
+});
+
+test('an iteration left by break ends there, and the next one yields every row', async t => {
+  const dir = await wideStore('ours');
+  const { data: expected } = await exportOf('ref', dir, 'operational', { artifacts: false });
+  const exporter = IMPLS.ours.makeSwingStoreExporter(dir);
+  const iterator = exporter.getExportData();
+  let seen = 0;
+  for await (const row of iterator) {
+    seen += 1;
+    if (seen === 10) break;
+  }
+  t.deepEqual(await iterator.next(), { value: undefined, done: true });
+  t.deepEqual((await readExport(exporter, { artifacts: false })).data, expected);
+});
+
+test('an iteration of a closed exporter rejects its first step with ERR_CLOSED, then is done', async t => {
+  const dir = await wideStore('ours');
+  const exporter = IMPLS.ours.makeSwingStoreExporter(dir);
+  const started = exporter.getExportData();
+  await take(started, 5);
+  await exporter.close();
+  const fresh = exporter.getExportData();
+  const failed = await attempt(() => fresh.next());
+  t.is(failed.code, 'ERR_CLOSED');
+  t.deepEqual(await fresh.next(), { value: undefined, done: true });
+  t.is((await attempt(() => started.next())).code, 'ERR_CLOSED');
+});
+
 // --------------------------------------------------------- beside a running writer ---
 
 /**

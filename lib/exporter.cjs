@@ -7,6 +7,7 @@ const { Exporter } = require('./native.cjs');
 const { failType, isObject } = require('./errors.cjs');
 const harden = require('./harden.cjs');
 const { pages, chunks, failing } = require('./stores.cjs');
+const { exportDataIterator } = require('./export-rows.cjs');
 
 /** Types whose artifact swing-store's exporter opens only at the first step of its iterator. */
 const LAZY_TYPES = new Set(['transcript', 'bundle']);
@@ -17,9 +18,12 @@ function makeSwingStoreExporter(dirPath, options = {}) {
   const { artifactMode = 'operational' } = options;
   const exporter = Exporter.open(dirPath, artifactMode);
 
-  async function* getExportData() {
-    yield* pages(exporter.exportData());
-  }
+  let open = true;
+  const getExportData = () =>
+    exportDataIterator(
+      () => exporter.exportData(),
+      () => open,
+    );
 
   const getArtifactNames = () => {
     // Checked now, so an incomplete store fails the call itself, as swing-store's does.
@@ -46,7 +50,10 @@ function makeSwingStoreExporter(dirPath, options = {}) {
     getExportData,
     getArtifactNames,
     getArtifact,
-    close: async () => exporter.close(),
+    close: async () => {
+      open = false;
+      exporter.close();
+    },
   });
 }
 

@@ -9,6 +9,7 @@ const { Readable } = require('node:stream');
 const { SnapshotWriter } = require('./native.cjs');
 const { coded, describe, failType } = require('./errors.cjs');
 const { isIterable } = require('./feed.cjs');
+const { exportRows } = require('./export-rows.cjs');
 const harden = require('./harden.cjs');
 
 /** Items per native page when iterating a transcript span or a listing. */
@@ -104,7 +105,7 @@ const populate = async (store, method, name, makeChunkIterator, artifactMode) =>
 
 /** The export-side and import-side calls every internal store has, for its scope. */
 const makeArtifactCalls = (store, scope) => ({
-  getExportRecords: (includeHistorical = true) => pages(store.exportRecords(scope, includeHistorical)),
+  getExportRecords: (includeHistorical = true) => exportRows(store.exportRecords(scope, includeHistorical)),
   getArtifactNames: async function* getArtifactNames(artifactMode) {
     yield* pages(store.storeArtifactNames(artifactMode, scope));
   },

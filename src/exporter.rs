@@ -12,16 +12,17 @@ use napi_derive::napi;
 use crate::args::{ArtifactModeArg, ArtifactName, DirPath, KeyBytes, MaxLength, PageLimit};
 use crate::args::{JsBytes, JsText};
 use crate::errors::{illegal_constructor, spent, to_js, JsErr};
-use crate::handle::{export_rows, with_store, ExportRows, Shared};
+use crate::export_page::{ExportDataPage, PageBuilder};
+use crate::handle::{with_store, Shared};
 
 type SharedExporter = Rc<RefCell<Option<kernel_store::Exporter>>>;
 
 fn with_exporter<T>(
     shared: &SharedExporter,
-    f: impl FnOnce(&kernel_store::Exporter) -> kernel_store::Result<T>,
+    f: impl FnOnce(&mut kernel_store::Exporter) -> kernel_store::Result<T>,
 ) -> Result<T, JsErr> {
-    let guard = shared.borrow();
-    let exporter = guard.as_ref().ok_or_else(|| spent("this exporter"))?;
+    let mut guard = shared.borrow_mut();
+    let exporter = guard.as_mut().ok_or_else(|| spent("this exporter"))?;
     f(exporter).map_err(to_js)
 }
 
@@ -38,12 +39,15 @@ impl Source {
         &self,
         cursor: &mut kernel_store::ExportDataCursor,
         limit: usize,
-    ) -> Result<ExportRows, JsErr> {
+    ) -> Result<ExportDataPage, JsErr> {
+        let mut page = PageBuilder::default();
         match self {
-            Source::Exporter(e) => with_exporter(e, |e| e.export_data_page(cursor, limit)),
-            Source::Store(s, _) => with_store(s, |s| s.export_data_page(cursor, limit)),
-        }
-        .map(export_rows)
+            Source::Exporter(e) => {
+                with_exporter(e, |e| e.export_data_page(cursor, limit, &mut page))
+            }
+            Source::Store(s, _) => with_store(s, |s| s.export_data_page(cursor, limit, &mut page)),
+        }?;
+        Ok(page.finish())
     }
 
     fn artifact_names_page(
@@ -185,13 +189,43 @@ impl ExportDataReader {
         ))
     }
 
-    /// Up to `limit` more rows; `[]` at the end.
-    #[napi(catch_unwind, ts_return_type = "Array<[string, string]>")]
+    /// Up to `limit` more rows (fewer when they are long); none at the end.
+    #[napi(catch_unwind)]
     pub fn next_page(
         &mut self,
         #[napi(ts_arg_type = "number")] limit: PageLimit,
-    ) -> Result<ExportRows, JsErr> {
+    ) -> Result<ExportDataPage, JsErr> {
         self.source.export_data_page(&mut self.cursor, limit.0)
+    }
+
+    /// Ends this iteration: later pages are empty, and the exporter's sorted scan, if this
+    /// iteration holds it, is freed for the next.
+    #[napi(catch_unwind)]
+    pub fn close(&mut self) {
+        self.finish();
+    }
+}
+
+impl ExportDataReader {
+    fn finish(&mut self) {
+        match &self.source {
+            // Also run from the garbage collector's finalizer, possibly while a call has the
+            // exporter borrowed: the scan is then left to the exporter's close.
+            Source::Exporter(shared) => match shared.try_borrow_mut() {
+                Ok(mut guard) => match guard.as_mut() {
+                    Some(exporter) => exporter.finish_export_data(&mut self.cursor),
+                    None => self.cursor.finish(),
+                },
+                Err(_) => self.cursor.finish(),
+            },
+            Source::Store(..) => self.cursor.finish(),
+        }
+    }
+}
+
+impl Drop for ExportDataReader {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 

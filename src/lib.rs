@@ -10,6 +10,7 @@ mod audit_methods;
 mod bundle_methods;
 mod debug_methods;
 mod errors;
+mod export_page;
 mod exporter;
 mod handle;
 mod importer;

@@ -31,8 +31,8 @@ pub use sql::{SqlParamsArg, SqlValue};
 pub use tag::Tag;
 pub use text::{
     ArtifactModeArg, ArtifactName, AuditPath, B0BundleJson, BundleId, DirPath, EndoZipBase64,
-    EndoZipBase64Sha512, JsBytes, JsText, KeyBytes, Kref, LateString, ModuleFormat, RecordKey,
-    RecordValue, ScopeArg, SnapshotHash, SqlText, TranscriptItem, VatId,
+    EndoZipBase64Sha512, JsBytes, JsText, JsU32s, KeyBytes, Kref, LateString, ModuleFormat,
+    RecordKey, RecordValue, ScopeArg, SnapshotHash, SqlText, TranscriptItem, VatId,
 };
 
 use std::ffi::CStr;

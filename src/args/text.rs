@@ -177,6 +177,54 @@ impl napi::bindgen_prelude::TypeName for JsBytes {
     }
 }
 
+/// Numbers handed to JS as a `Uint32Array` over memory V8 owns (a copy), for the same reason
+/// as [`JsBytes`].
+pub struct JsU32s(pub Vec<u32>);
+
+impl napi::bindgen_prelude::ToNapiValue for JsU32s {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let failed = |status: sys::napi_status| {
+            napi::Error::new(Status::from(status), "cannot create Uint32Array".to_owned())
+        };
+        let bytes = std::mem::size_of_val(val.0.as_slice());
+        let mut data: *mut std::ffi::c_void = ptr::null_mut();
+        let mut buffer = ptr::null_mut();
+        let status = unsafe { sys::napi_create_arraybuffer(env, bytes, &mut data, &mut buffer) };
+        if status != sys::Status::napi_ok {
+            return Err(failed(status));
+        }
+        if bytes > 0 {
+            // V8 allocated `bytes` at `data`, aligned for any element type.
+            unsafe { ptr::copy_nonoverlapping(val.0.as_ptr(), data.cast::<u32>(), val.0.len()) };
+        }
+        let mut out = ptr::null_mut();
+        let status = unsafe {
+            sys::napi_create_typedarray(
+                env,
+                sys::TypedarrayType::uint32_array,
+                val.0.len(),
+                buffer,
+                0,
+                &mut out,
+            )
+        };
+        if status != sys::Status::napi_ok {
+            return Err(failed(status));
+        }
+        Ok(out)
+    }
+}
+
+impl napi::bindgen_prelude::TypeName for JsU32s {
+    fn type_name() -> &'static str {
+        "Uint32Array"
+    }
+
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Object
+    }
+}
+
 impl napi::bindgen_prelude::TypeName for JsText {
     fn type_name() -> &'static str {
         "string"

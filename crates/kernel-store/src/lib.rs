@@ -56,7 +56,7 @@ pub use db::{Durability, DB_FILE_NAME};
 pub use error::{Error, Result};
 pub use export::{
     ArtifactImport, ArtifactMode, ArtifactNameCursor, ArtifactReader, ExportDataCursor, Exporter,
-    Importer, Repair, Scope,
+    Importer, Repair, RowSink, Scope,
 };
 pub use export_log::ExportRow;
 pub use ids::KrefKind;

@@ -18,8 +18,14 @@ impl rusqlite::ToSql for Text<'_> {
 
 /// A TEXT column's bytes, exactly as stored.
 pub fn text_bytes(row: &Row<'_>, idx: usize) -> rusqlite::Result<Vec<u8>> {
+    text_ref(row, idx).map(<[u8]>::to_vec)
+}
+
+/// A text (or blob) column's bytes, borrowed from the row: for readers that copy them once
+/// into a buffer of their own.
+pub fn text_ref<'row>(row: &'row Row<'_>, idx: usize) -> rusqlite::Result<&'row [u8]> {
     match row.get_ref(idx)? {
-        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Ok(bytes.to_vec()),
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Ok(bytes),
         other => Err(rusqlite::Error::InvalidColumnType(
             idx,
             "text".into(),

@@ -16,7 +16,7 @@ use crate::db::{Db, Durability, Location, BUSY_TIMEOUT, DB_FILE_NAME};
 use crate::error::{Error, Result};
 use crate::export::{
     self, ArtifactImport, ArtifactMode, ArtifactNameCursor, ArtifactReader, ExportDataCursor,
-    Landing, Repair, Scope,
+    Landing, Repair, RowSink, Scope,
 };
 use crate::export_log::{ExportLog, ExportRow};
 use crate::kv::facet::Facet;
@@ -756,8 +756,9 @@ impl KernelStore {
         &self,
         cursor: &mut ExportDataCursor,
         limit: usize,
-    ) -> Result<Vec<ExportRow>> {
-        export::export_data_page(&self.db, cursor, limit)
+        sink: &mut dyn RowSink,
+    ) -> Result<usize> {
+        export::export_data_page(&self.db, cursor, limit, sink)
     }
 
     /// The artifact names an export in `mode` would offer: `internal.*.getArtifactNames()`.

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use kernel_store::{
     ArtifactMode, ArtifactNameCursor, ExportDataCursor, ExportRow, Exporter, Facet, Importer,
-    KernelStore, OpenOptions, SnapshotWriter, DB_FILE_NAME,
+    KernelStore, OpenOptions, RowSink, SnapshotWriter, DB_FILE_NAME,
 };
 
 /// A store on disk with kvStore rows of every namespace, two vats' transcripts (one rolled
@@ -40,21 +40,26 @@ fn populated(dir: &std::path::Path) {
     store.close().unwrap();
 }
 
-fn export_data(exporter: &Exporter) -> Vec<(String, String)> {
-    let mut cursor = ExportDataCursor::default();
-    let mut rows = Vec::new();
-    loop {
-        let page = exporter.export_data_page(&mut cursor, 3).unwrap();
-        if page.is_empty() {
-            return rows;
-        }
-        rows.extend(page.into_iter().map(|(k, v)| {
-            (
-                String::from_utf8(k).unwrap(),
-                String::from_utf8(v.unwrap()).unwrap(),
-            )
-        }));
+/// Export-data rows as strings.
+#[derive(Default)]
+struct Rows(Vec<(String, String)>);
+
+impl RowSink for Rows {
+    fn row(&mut self, key: &[u8], value: &[u8]) {
+        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
+        self.0.push((text(key), text(value)));
     }
+}
+
+fn export_data(exporter: &mut Exporter) -> Vec<(String, String)> {
+    let mut cursor = ExportDataCursor::default();
+    let mut rows = Rows::default();
+    while exporter
+        .export_data_page(&mut cursor, 3, &mut rows)
+        .unwrap()
+        > 0
+    {}
+    rows.0
 }
 
 fn artifact_names(exporter: &Exporter) -> Vec<String> {
@@ -81,7 +86,7 @@ fn artifact(exporter: &Exporter, name: &str) -> Vec<u8> {
 
 /// Imports everything `exporter` offers into `dir` (in memory when `None`).
 /// The exporter's export data as the rows an importer or a repair takes.
-fn export_rows(exporter: &Exporter) -> Vec<ExportRow> {
+fn export_rows(exporter: &mut Exporter) -> Vec<ExportRow> {
     export_data(exporter)
         .into_iter()
         .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
@@ -91,14 +96,19 @@ fn export_rows(exporter: &Exporter) -> Vec<ExportRow> {
 /// An in-memory operational importer that has taken the export data of a populated store.
 fn importer_with_export_data(dir: &std::path::Path) -> Importer {
     populated(dir);
-    let exporter = Exporter::open(dir, ArtifactMode::Operational).unwrap();
+    let mut exporter = Exporter::open(dir, ArtifactMode::Operational).unwrap();
     let mut importer =
         Importer::create(None, ArtifactMode::Operational, OpenOptions::default()).unwrap();
-    importer.add_export_data(&export_rows(&exporter)).unwrap();
+    importer
+        .add_export_data(&export_rows(&mut exporter))
+        .unwrap();
     importer
 }
 
-fn import(exporter: &Exporter, dir: Option<&std::path::Path>) -> kernel_store::Result<KernelStore> {
+fn import(
+    exporter: &mut Exporter,
+    dir: Option<&std::path::Path>,
+) -> kernel_store::Result<KernelStore> {
     let mut importer = Importer::create(dir, ArtifactMode::Operational, OpenOptions::default())?;
     importer.add_export_data(&export_rows(exporter))?;
     for name in artifact_names(exporter) {
@@ -114,8 +124,11 @@ fn import(exporter: &Exporter, dir: Option<&std::path::Path>) -> kernel_store::R
 fn export_data_lists_consensus_rows_then_snapshots_spans_and_bundles_in_swing_stores_order() {
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path());
-    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let keys: Vec<String> = export_data(&exporter).into_iter().map(|(k, _)| k).collect();
+    let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let keys: Vec<String> = export_data(&mut exporter)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(
         keys.iter()
             .filter(|k| k.starts_with("kv."))
@@ -145,6 +158,117 @@ fn export_data_lists_consensus_rows_then_snapshots_spans_and_bundles_in_swing_st
             "transcript.v2.current"
         ]
     );
+}
+
+/// A store whose kvStore rows lie in another order than their keys, with host and local
+/// keys among them; the consensus keys, in key order.
+fn shuffled_kv(dir: &std::path::Path) -> Vec<String> {
+    let mut store = KernelStore::open(Some(dir), OpenOptions::default()).unwrap();
+    let mut keys = Vec::new();
+    for i in 0..40 {
+        let key = format!("k.{:02}", (i * 17) % 40);
+        store
+            .kv_set(Facet::Kernel, &key, format!("value {i}"))
+            .unwrap();
+        store
+            .kv_set(Facet::Kernel, format!("local.{i}"), "l")
+            .unwrap();
+        store.kv_set(Facet::Host, format!("host.{i}"), "h").unwrap();
+        keys.push(format!("kv.{key}"));
+    }
+    commit(&mut store);
+    store.close().unwrap();
+    keys.sort();
+    keys
+}
+
+/// Reads one more page of `limit` rows of `cursor`'s iteration: its keys.
+fn page_keys(exporter: &mut Exporter, cursor: &mut ExportDataCursor, limit: usize) -> Vec<String> {
+    let mut rows = Rows::default();
+    exporter.export_data_page(cursor, limit, &mut rows).unwrap();
+    rows.0.into_iter().map(|(key, _)| key).collect()
+}
+
+#[test]
+fn export_data_yields_the_kvstore_in_key_order_whatever_order_its_rows_were_written_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = shuffled_kv(dir.path());
+    let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let exported: Vec<String> = export_data(&mut exporter)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(exported, keys);
+}
+
+#[test]
+fn two_iterations_at_once_each_yield_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = shuffled_kv(dir.path());
+    let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let (mut first, mut second) = (ExportDataCursor::default(), ExportDataCursor::default());
+    let (mut from_first, mut from_second) = (Vec::new(), Vec::new());
+    loop {
+        let a = page_keys(&mut exporter, &mut first, 3);
+        let b = page_keys(&mut exporter, &mut second, 5);
+        if a.is_empty() && b.is_empty() {
+            break;
+        }
+        from_first.extend(a);
+        from_second.extend(b);
+    }
+    assert_eq!(from_first, keys);
+    assert_eq!(from_second, keys);
+}
+
+#[test]
+fn an_iteration_finished_early_yields_nothing_more_and_the_next_one_yields_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = shuffled_kv(dir.path());
+    let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let mut early = ExportDataCursor::default();
+    assert_eq!(page_keys(&mut exporter, &mut early, 4), keys[..4]);
+    exporter.finish_export_data(&mut early);
+    assert!(page_keys(&mut exporter, &mut early, 4).is_empty());
+    let exported: Vec<String> = export_data(&mut exporter)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(exported, keys);
+}
+
+/// Takes rows until it holds `room`.
+struct SmallPage(Rows, usize);
+
+impl RowSink for SmallPage {
+    fn row(&mut self, key: &[u8], value: &[u8]) {
+        self.0.row(key, value);
+    }
+
+    fn is_full(&self) -> bool {
+        self.0 .0.len() >= self.1
+    }
+}
+
+#[test]
+fn a_page_ends_when_the_sink_is_full_and_the_next_goes_on_from_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = shuffled_kv(dir.path());
+    let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let mut cursor = ExportDataCursor::default();
+    let mut exported = Vec::new();
+    loop {
+        let mut page = SmallPage(Rows::default(), 2);
+        let count = exporter
+            .export_data_page(&mut cursor, 100, &mut page)
+            .unwrap();
+        assert!(count <= 2);
+        if count == 0 {
+            break;
+        }
+        exported.extend(page.0 .0.into_iter().map(|(k, _)| k));
+    }
+    assert_eq!(exported, keys);
 }
 
 #[test]
@@ -182,14 +306,14 @@ fn operational_artifacts_are_current_spans_in_use_snapshots_and_bundles() {
 fn the_exporter_sees_the_commit_before_its_first_read_while_the_writer_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path());
-    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let before = export_data(&exporter);
+    let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let before = export_data(&mut exporter);
     let mut writer = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
     writer.kv_set(Facet::Kernel, "kernel.b", "2").unwrap();
     commit(&mut writer);
-    assert_eq!(export_data(&exporter), before);
-    let fresh = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    assert_eq!(export_data(&fresh).len(), before.len() + 1);
+    assert_eq!(export_data(&mut exporter), before);
+    let mut fresh = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    assert_eq!(export_data(&mut fresh).len(), before.len() + 1);
 }
 
 #[test]
@@ -206,9 +330,9 @@ fn an_exporter_never_creates_a_store_where_there_is_none() {
 fn an_import_reproduces_the_export_and_becomes_the_store_only_at_its_first_commit() {
     let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     populated(from.path());
-    let exporter = Exporter::open(from.path(), ArtifactMode::Operational).unwrap();
+    let mut exporter = Exporter::open(from.path(), ArtifactMode::Operational).unwrap();
     let target = to.path().join("store");
-    let mut imported = import(&exporter, Some(&target)).unwrap();
+    let mut imported = import(&mut exporter, Some(&target)).unwrap();
     assert!(
         !target.join(DB_FILE_NAME).exists(),
         "not a store before the commit"
@@ -216,8 +340,8 @@ fn an_import_reproduces_the_export_and_becomes_the_store_only_at_its_first_commi
     commit(&mut imported);
     assert!(target.join(DB_FILE_NAME).exists());
     imported.close().unwrap();
-    let again = Exporter::open(&target, ArtifactMode::Operational).unwrap();
-    assert_eq!(export_data(&again), export_data(&exporter));
+    let mut again = Exporter::open(&target, ArtifactMode::Operational).unwrap();
+    assert_eq!(export_data(&mut again), export_data(&mut exporter));
     assert_eq!(artifact(&again, "transcript.v1.1.2"), b"v1 second\n");
 }
 
@@ -225,8 +349,8 @@ fn an_import_reproduces_the_export_and_becomes_the_store_only_at_its_first_commi
 fn an_import_closed_before_any_commit_leaves_no_file_behind() {
     let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     populated(from.path());
-    let exporter = Exporter::open(from.path(), ArtifactMode::Operational).unwrap();
-    let imported = import(&exporter, Some(to.path())).unwrap();
+    let mut exporter = Exporter::open(from.path(), ArtifactMode::Operational).unwrap();
+    let imported = import(&mut exporter, Some(to.path())).unwrap();
     imported.close().unwrap();
     assert_eq!(std::fs::read_dir(to.path()).unwrap().count(), 0);
 }
@@ -284,8 +408,8 @@ fn an_unknown_export_data_type_is_refused_on_import() {
 fn repair_restores_lost_span_records_and_refuses_disagreeing_ones() {
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path());
-    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let rows = export_rows(&exporter);
+    let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let rows = export_rows(&mut exporter);
     let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
     store
         .query(
@@ -376,10 +500,10 @@ fn an_abandoned_span_artifact_leaves_none_of_its_items() {
 fn a_span_artifact_that_checks_whole_lands_its_items() {
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path());
-    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
     let span = artifact(&exporter, "transcript.v2.0.1");
     let mut store = KernelStore::open(None, OpenOptions::default()).unwrap();
-    for (key, value) in export_data(&exporter) {
+    for (key, value) in export_data(&mut exporter) {
         if key.starts_with("transcript.v2.") {
             store.install_record(&key, &value, false).unwrap();
         }
@@ -398,8 +522,8 @@ fn a_span_artifact_that_checks_whole_lands_its_items() {
 fn a_repair_that_fails_adds_none_of_its_records() {
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path());
-    let exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let rows = export_rows(&exporter);
+    let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
+    let rows = export_rows(&mut exporter);
     let mut store = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
     store.stop_using_last_snapshot("v1").unwrap();
     store.delete_vat_snapshots("v1", None).unwrap();

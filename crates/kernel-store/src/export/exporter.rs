@@ -5,8 +5,9 @@
 //! store, possibly in another process) inside one read transaction, whose WAL snapshot is
 //! fixed as it opens, so everything it yields describes one commit point however long the
 //! export runs. Opening reads only the schema, so it costs the same whatever the store's size.
-//! Export data and artifact names are read in pages by key (no statement stays open between
-//! calls) and artifacts in chunks, so neither the data nor an artifact is ever held whole.
+//! Export data and artifact names are read in pages and artifacts in chunks, so neither the
+//! data nor an artifact is ever held whole; the kvStore rows come from one sorted scan kept
+//! running between pages (see `kv_scan`), everything else by the last key yielded.
 //!
 //! The readers take any connection: a tool's view of one store (swing-store's
 //! `internal.snapStore.getExportRecords()` and the like) uses them over the writer's own.
@@ -14,20 +15,20 @@
 use std::path::Path;
 
 use crate::bundle::artifacts as bundles;
-use crate::db::{Db, Durability, Location, DB_FILE_NAME};
+use crate::db::{Db, Durability, Location, ReadTuning, DB_FILE_NAME};
 use crate::error::{Error, Result};
+use crate::export::kv_scan::{self, ActiveScan, RowSink, ScanningDb};
 use crate::export::metadata::tag;
 use crate::export::ArtifactMode;
-use crate::export_log::ExportRow;
 use crate::json::quote;
 use crate::kv::KeyType;
 use crate::snapshot::artifacts::{self as snapshots, Listing, SnapshotArtifact};
-use crate::sql::{query_all, query_one, text_bytes, Text};
+use crate::sql::{query_one, text_bytes, Text};
 use crate::transcript::artifacts as transcripts;
 use crate::transcript::SpanArtifact;
 
 pub struct Exporter {
-    db: Db,
+    db: ScanningDb,
     mode: ArtifactMode,
 }
 
@@ -89,14 +90,16 @@ impl Section {
     }
 }
 
-/// Where a `getExportData()` iteration stands. Plain data, so any number of iterations can
-/// run over one connection.
+/// Where a `getExportData()` iteration stands: any number of iterations can run over one
+/// connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportDataCursor {
     section: Section,
     scope: Scope,
     /// Retired snapshots' and closed spans' records too (an export always has them).
     historical: bool,
+    /// The exporter's sorted kvStore scan this iteration reads from, while it has one.
+    scan: Option<u64>,
 }
 
 impl Default for ExportDataCursor {
@@ -106,11 +109,18 @@ impl Default for ExportDataCursor {
 }
 
 impl ExportDataCursor {
+    /// Ends the iteration: later pages are empty.
+    pub fn finish(&mut self) {
+        self.section = Section::Done;
+        self.scan = None;
+    }
+
     pub fn only(scope: Scope, historical: bool) -> ExportDataCursor {
         ExportDataCursor {
             section: Section::first(scope),
             scope,
             historical,
+            scan: None,
         }
     }
 }
@@ -147,17 +157,6 @@ pub enum ArtifactReader {
     Bundle(Option<Vec<u8>>),
 }
 
-/// The kvStore rows an export carries: consensus keys only, so `host.` and `local.` ranges
-/// are skipped by key (every key in them sorts between the prefix and the prefix with its dot
-/// bumped to a slash).
-const KV_PAGE_SQL: &str = "SELECT key, value FROM kvStore WHERE key > ? \
-     AND NOT (key >= 'host.' AND key < 'host/') AND NOT (key >= 'local.' AND key < 'local/') \
-     ORDER BY key LIMIT ?";
-
-fn sql_limit(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
 impl Exporter {
     /// Opens the store in `dir` for export. The store must exist: unlike swing-store's, this
     /// exporter never creates one where it was asked to read.
@@ -173,14 +172,17 @@ impl Exporter {
             });
         }
         let mut db = Db::open(Location::File(&file), true, Durability::Full)?;
-        db.cache_for_scans()?;
+        db.tune_for(ReadTuning::Scanning)?;
         db.begin_read()?;
         // Fixed now, as swing-store's is: the export describes the last commit before the
         // exporter was made, whatever the node commits before the host first reads it.
         db.conn()
             .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
             .map_err(Error::sqlite("pinning the export"))?;
-        Ok(Exporter { db, mode })
+        Ok(Exporter {
+            db: ScanningDb::over(db),
+            mode,
+        })
     }
 
     /// A `host.` key's value, as `hostStorage.kvStore.get` would read it.
@@ -189,7 +191,7 @@ impl Exporter {
             return Err(Error::NotAHostKey);
         }
         query_one(
-            self.db.conn(),
+            self.db.db().conn(),
             "SELECT value FROM kvStore WHERE key = ?",
             [Text(key)],
             "getHostKV",
@@ -197,12 +199,24 @@ impl Exporter {
         )
     }
 
+    /// Up to about `limit` more rows of `cursor`'s iteration into `sink`; how many. None is
+    /// the end.
     pub fn export_data_page(
-        &self,
+        &mut self,
         cursor: &mut ExportDataCursor,
         limit: usize,
-    ) -> Result<Vec<ExportRow>> {
-        export_data_page(&self.db, cursor, limit)
+        sink: &mut dyn RowSink,
+    ) -> Result<usize> {
+        self.db
+            .with_scans(|db, scans| fill_page(db, Some(scans), cursor, limit, sink))
+    }
+
+    /// Ends `cursor`'s iteration early, stopping its sorted scan if it has one.
+    pub fn finish_export_data(&mut self, cursor: &mut ExportDataCursor) {
+        if let Some(scan) = cursor.scan {
+            self.db.release(scan);
+        }
+        cursor.finish();
     }
 
     /// swing-store's completeness check for this exporter's mode, which `getArtifactNames`
@@ -211,7 +225,7 @@ impl Exporter {
         if self.mode == ArtifactMode::Debug {
             return Ok(());
         }
-        super::assert_complete(&self.db, self.mode)
+        super::assert_complete(self.db.db(), self.mode)
     }
 
     pub fn artifact_names_page(
@@ -219,11 +233,11 @@ impl Exporter {
         cursor: &mut ArtifactNameCursor,
         limit: usize,
     ) -> Result<Vec<String>> {
-        artifact_names_page(&self.db, self.mode, cursor, limit)
+        artifact_names_page(self.db.db(), self.mode, cursor, limit)
     }
 
     pub fn open_artifact(&self, name: &str) -> Result<ArtifactReader> {
-        open_artifact(&self.db, name)
+        open_artifact(self.db.db(), name)
     }
 
     pub fn read_artifact(
@@ -231,7 +245,7 @@ impl Exporter {
         reader: &mut ArtifactReader,
         max_bytes: usize,
     ) -> Result<Option<Vec<u8>>> {
-        read_artifact(&self.db, reader, max_bytes)
+        read_artifact(self.db.db(), reader, max_bytes)
     }
 
     /// Ends the read transaction (the export changed nothing) and closes.
@@ -240,42 +254,43 @@ impl Exporter {
     }
 }
 
-/// The next up to `limit` export-data rows: `kv.*` for every consensus kvStore entry in key
-/// order, then every snapshot, transcript span and bundle record, as swing-store lists them.
-/// An empty page is the end.
+/// Up to about `limit` more export-data rows into `sink` (`kv.*` for every consensus
+/// kvStore entry in key order, then every snapshot, transcript span and bundle record, as
+/// swing-store lists them); how many. None is the end.
 pub fn export_data_page(
     db: &Db,
     cursor: &mut ExportDataCursor,
     limit: usize,
-) -> Result<Vec<ExportRow>> {
+    sink: &mut dyn RowSink,
+) -> Result<usize> {
+    fill_page(db, None, cursor, limit, sink)
+}
+
+/// `export_data_page`, reading the kvStore from a sorted scan when `scans` can run one.
+fn fill_page<'db>(
+    db: &'db Db,
+    mut scans: Option<&mut ActiveScan<'db>>,
+    cursor: &mut ExportDataCursor,
+    limit: usize,
+    sink: &mut dyn RowSink,
+) -> Result<usize> {
     let limit = limit.max(1);
-    let mut rows: Vec<ExportRow> = Vec::new();
-    while rows.len() < limit && cursor.section != Section::Done {
-        let want = limit - rows.len();
-        let ended = match &mut cursor.section {
+    let mut taken = 0;
+    while taken < limit && !sink.is_full() && cursor.section != Section::Done {
+        let want = limit - taken;
+        let (count, ended) = match &mut cursor.section {
             Section::Kv(after) => {
-                let page: Vec<(Vec<u8>, Vec<u8>)> = query_all(
-                    db.conn(),
-                    KV_PAGE_SQL,
-                    rusqlite::params![Text(after), sql_limit(want)],
-                    "getExportData",
-                    |row| Ok((text_bytes(row, 0)?, text_bytes(row, 1)?)),
-                )?;
-                let ended = page.len() < want;
-                if let Some((last, _)) = page.last() {
-                    after.clone_from(last);
+                let sorted = match scans.as_deref_mut() {
+                    Some(scans) => scans.page(db, &mut cursor.scan, after, want, sink)?,
+                    None => None,
+                };
+                match sorted {
+                    Some(page) => page,
+                    None => kv_scan::page_by_key(db, after, want, sink)?,
                 }
-                rows.extend(page.into_iter().map(|(key, value)| {
-                    let mut export_key = b"kv.".to_vec();
-                    export_key.extend_from_slice(&key);
-                    (export_key, Some(value))
-                }));
-                ended
             }
-            Section::SnapshotsInUse(after) => snapshot_records(db, true, after, want, &mut rows)?,
-            Section::SnapshotsRetired(after) => {
-                snapshot_records(db, false, after, want, &mut rows)?
-            }
+            Section::SnapshotsInUse(after) => snapshot_records(db, true, after, want, sink)?,
+            Section::SnapshotsRetired(after) => snapshot_records(db, false, after, want, sink)?,
             Section::Transcripts(after) => {
                 let filter = if cursor.historical {
                     "1"
@@ -286,24 +301,27 @@ pub fn export_data_page(
                 if let Some(last) = page.last() {
                     *after = Some(last.position());
                 }
-                rows.extend(page.iter().map(|span| text_row(span.export_record())));
-                page.len() < want
+                page.iter()
+                    .for_each(|span| emit(sink, span.export_record()));
+                (page.len(), page.len() < want)
             }
             Section::Bundles(after) => {
                 let page = bundles::ids_after(db, after.as_deref(), want)?;
                 if let Some(last) = page.last() {
                     *after = Some(last.clone());
                 }
-                rows.extend(page.iter().map(|id| text_row(bundles::export_record(id))));
-                page.len() < want
+                page.iter()
+                    .for_each(|id| emit(sink, bundles::export_record(id)));
+                (page.len(), page.len() < want)
             }
-            Section::Done => true,
+            Section::Done => (0, true),
         };
+        taken += count;
         if ended {
             cursor.section = cursor.section.next(cursor.scope, cursor.historical);
         }
     }
-    Ok(rows)
+    Ok(taken)
 }
 
 /// The next up to `limit` artifact names an export in `mode` offers: in-use snapshots (and,
@@ -376,24 +394,28 @@ pub fn read_artifact(
     }
 }
 
-/// A page of snapshot records into `rows`; whether the listing ended. An in-use snapshot
-/// yields two rows (its record and `.current`), so half as many are read.
+/// A page of snapshot records into `sink`: how many rows, and whether the listing ended. An
+/// in-use snapshot yields two rows (its record and `.current`), so half as many are read.
 fn snapshot_records(
     db: &Db,
     in_use: bool,
     after: &mut Option<(String, u64)>,
     want: usize,
-    rows: &mut Vec<ExportRow>,
-) -> Result<bool> {
+    sink: &mut dyn RowSink,
+) -> Result<(usize, bool)> {
     let limit = if in_use { want.div_ceil(2) } else { want };
     let page = snapshots::rows_after(db, Listing::InUse(in_use), after.as_ref(), limit)?;
+    let mut taken = 0;
     for row in &page {
-        rows.extend(row.export_records().into_iter().map(text_row));
+        for record in row.export_records() {
+            emit(sink, record);
+            taken += 1;
+        }
     }
     if let Some(last) = page.last() {
         *after = Some(last.position());
     }
-    Ok(page.len() < limit)
+    Ok((taken, page.len() < limit))
 }
 
 /// A page of snapshot artifact names (those whose data is present) into `names`.
@@ -412,6 +434,6 @@ fn snapshot_names(
     Ok(page.len() < want)
 }
 
-fn text_row((key, value): (String, String)) -> ExportRow {
-    (key.into_bytes(), Some(value.into_bytes()))
+fn emit(sink: &mut dyn RowSink, (key, value): (String, String)) {
+    sink.row(key.as_bytes(), value.as_bytes());
 }

@@ -7,6 +7,7 @@
 mod artifact_import;
 mod exporter;
 mod importer;
+mod kv_scan;
 mod metadata;
 mod mode;
 mod repair;
@@ -15,6 +16,7 @@ pub use artifact_import::{ArtifactImport, Landing};
 pub(crate) use exporter::{artifact_names_page, export_data_page, open_artifact, read_artifact};
 pub use exporter::{ArtifactNameCursor, ArtifactReader, ExportDataCursor, Exporter, Scope};
 pub use importer::Importer;
+pub use kv_scan::RowSink;
 pub use mode::ArtifactMode;
 pub use repair::Repair;
 
