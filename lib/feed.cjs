@@ -51,28 +51,40 @@ const closeExporter = async exporter => {
   }
 };
 
+/** The iterator of what an exporter returned; a non-iterable is refused. */
+const iteratorOf = (iterable, what) => {
+  isIterable(iterable) || failType(`${what} must return an iterable`);
+  return typeof iterable[Symbol.asyncIterator] === 'function' ? iterable[Symbol.asyncIterator]() : iterable[Symbol.iterator]();
+};
+
+/** The next step of an exporter's iterator, its throw (or rejection) coded. */
+const stepOf = async (iterator, what) => {
+  try {
+    return await iterator.next();
+  } catch (error) {
+    throw exporterFailure(what, error);
+  }
+};
+
 /** The items of what an exporter returned, its throws coded; a non-iterable is refused. */
 async function* exporterItems(iterable, what) {
-  isIterable(iterable) || failType(`${what} must return an iterable`);
-  const iterator =
-    typeof iterable[Symbol.asyncIterator] === 'function' ? iterable[Symbol.asyncIterator]() : iterable[Symbol.iterator]();
-  for (;;) {
-    let step;
-    try {
-      step = await iterator.next();
-    } catch (error) {
-      throw exporterFailure(what, error);
-    }
-    if (step.done) return;
+  const iterator = iteratorOf(iterable, what);
+  for (let step = await stepOf(iterator, what); !step.done; step = await stepOf(iterator, what)) {
     yield step.value;
   }
 }
 
-/** Calls `take(rows)` with successive pages of `exporter.getExportData()`. */
+/**
+ * Calls `take(rows)` with successive pages of `exporter.getExportData()`. Its iterator is
+ * stepped here rather than through `exporterItems`: a million rows through a second async
+ * generator cost a tenth of the import.
+ */
 const feedExportData = async (exporter, take) => {
+  const what = 'getExportData()';
+  const iterator = iteratorOf(callExporter(exporter, 'getExportData'), what);
   let page = [];
-  for await (const row of exporterItems(callExporter(exporter, 'getExportData'), 'getExportData()')) {
-    page.push(row);
+  for (let step = await stepOf(iterator, what); !step.done; step = await stepOf(iterator, what)) {
+    page.push(step.value);
     if (page.length === ROWS_PER_PAGE) {
       take(page);
       page = [];
