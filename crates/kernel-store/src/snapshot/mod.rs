@@ -1,12 +1,14 @@
 //! Vat heap snapshots, as swing-store's snapStore keeps them: at most one in-use snapshot per
 //! vat, stored gzipped and named by the SHA-256 of its uncompressed bytes. Only that hash (in
-//! the export records) is consensus data; the gzip bytes need only be valid gzip, so they are
-//! made as close to Node's as is cheap (level 6, mtime 0, OS 3) without promising identity.
+//! the export records) is consensus data; the gzip bytes need only be valid gzip that Node
+//! reads, so they are made at Node's level 6, in a faster compressor (see `gzip`), without
+//! promising identical bytes.
 //!
 //! The store is given the connection ([`Db`]) and the export log for each call, as
 //! swing-store's `makeSnapStore(db, ensureTxn, io, noteExport, options)` is.
 
 pub(crate) mod artifacts;
+mod gzip;
 mod stream;
 
 pub use artifacts::{DumpedSnapshot, SnapshotRow};

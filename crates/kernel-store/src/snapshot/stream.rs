@@ -8,10 +8,9 @@ use std::io::{Read, Write};
 use std::time::Instant;
 
 use flate2::read::MultiGzDecoder;
-use flate2::write::GzEncoder;
-use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 
+use super::gzip::GzipMembers;
 use crate::error::{Error, Result};
 use crate::hex;
 
@@ -19,10 +18,6 @@ use crate::hex;
 /// allocated before it is filled, and a stream's memory must not be the caller's to choose.
 pub const CHUNK_CEILING: usize = 1 << 20;
 
-/// Node's `zlib.createGzip()` default level.
-const GZIP_LEVEL: u32 = 6;
-/// The OS byte Node's zlib writes (Unix).
-const GZIP_OS_UNIX: u8 = 3;
 /// The chunk size Node's zlib streams yield, used when reading without asking for a size.
 const DEFAULT_CHUNK: usize = 16 * 1024;
 
@@ -30,7 +25,7 @@ const DEFAULT_CHUNK: usize = 16 * 1024;
 /// one pass, so the uncompressed snapshot is never held whole.
 pub struct SnapshotWriter {
     hasher: Sha256,
-    gzip: GzEncoder<Vec<u8>>,
+    gzip: GzipMembers,
     uncompressed_size: u64,
     /// swing-store's `compressSeconds` covers consuming the whole stream, producer included.
     started: Instant,
@@ -42,19 +37,11 @@ impl Default for SnapshotWriter {
     }
 }
 
-/// The gzip stream every stored snapshot is written as.
-fn gzip_encoder() -> GzEncoder<Vec<u8>> {
-    GzBuilder::new()
-        .mtime(0)
-        .operating_system(GZIP_OS_UNIX)
-        .write(Vec::new(), Compression::new(GZIP_LEVEL))
-}
-
 impl SnapshotWriter {
     pub fn new() -> SnapshotWriter {
         SnapshotWriter {
             hasher: Sha256::new(),
-            gzip: gzip_encoder(),
+            gzip: GzipMembers::new(),
             uncompressed_size: 0,
             started: Instant::now(),
         }
@@ -63,16 +50,11 @@ impl SnapshotWriter {
     pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
         self.hasher.update(chunk);
         self.uncompressed_size += chunk.len() as u64;
-        self.gzip
-            .write_all(chunk)
-            .map_err(|source| Error::Gzip { source })
+        self.gzip.write(chunk)
     }
 
     pub(super) fn finish(self) -> Result<Compressed> {
-        let bytes = self
-            .gzip
-            .finish()
-            .map_err(|source| Error::Gzip { source })?;
+        let bytes = self.gzip.finish()?;
         Ok(Compressed {
             hash: hex::encode(&self.hasher.finalize()),
             uncompressed_size: self.uncompressed_size,
@@ -95,19 +77,19 @@ pub(super) struct BackgroundWriter {
     hasher: Sha256,
     uncompressed_size: u64,
     chunks: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
-    compressor: std::thread::JoinHandle<std::io::Result<Vec<u8>>>,
+    compressor: std::thread::JoinHandle<Result<Vec<u8>>>,
 }
 
 /// A snapshot whose compression is still running.
 pub(super) struct Compressing {
-    compressor: std::thread::JoinHandle<std::io::Result<Vec<u8>>>,
+    compressor: std::thread::JoinHandle<Result<Vec<u8>>>,
 }
 
 impl Compressing {
     /// The gzip bytes, once the compressor has finished them.
     pub fn wait(self) -> Result<Vec<u8>> {
         match self.compressor.join() {
-            Ok(result) => result.map_err(|source| Error::Gzip { source }),
+            Ok(result) => result,
             Err(_) => Err(Error::Gzip {
                 source: std::io::Error::other("the snapshot compressor stopped"),
             }),
@@ -119,9 +101,9 @@ impl BackgroundWriter {
     pub fn new() -> BackgroundWriter {
         let (chunks, queue) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUED_CHUNKS);
         let compressor = std::thread::spawn(move || {
-            let mut gzip = gzip_encoder();
+            let mut gzip = GzipMembers::new();
             for chunk in queue {
-                gzip.write_all(&chunk)?;
+                gzip.write(&chunk)?;
             }
             gzip.finish()
         });
