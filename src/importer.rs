@@ -79,7 +79,7 @@ impl Importer {
         ts_args_type = "rows: Array<[string, string | null | undefined]>"
     )]
     pub fn add_export_data(&self, rows: ExportRowsArg) -> Result<(), JsErr> {
-        self.with(|i| i.add_export_data(&rows.0))
+        self.with(|i| i.add_export_data(rows.0))
     }
 
     /// Offers artifact `name`: `true` when the import wants its bytes, `false` when its mode

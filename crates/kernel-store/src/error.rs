@@ -158,6 +158,8 @@ pub enum Error {
         context: &'static str,
         source: rusqlite::Error,
     },
+    /// A thread of the store's own stopped without finishing its work (a bug, never input).
+    ThreadStopped { what: &'static str },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -223,6 +225,7 @@ impl Error {
             Error::IncompleteArtifacts { .. } => "ERR_INCOMPLETE_ARTIFACTS",
             Error::RepairMismatch { .. } => "ERR_REPAIR_MISMATCH",
             Error::NotSerializable => "ERR_UNSUPPORTED_OPERATION",
+            Error::ThreadStopped { .. } => "ERR_INTERNAL",
             Error::WriteRefused { .. } => "ERR_READONLY_QUERY",
             Error::Trace { .. } => "ERR_TRACE_FILE",
             Error::CorruptDatabase { .. } => "ERR_CORRUPT",
@@ -385,6 +388,7 @@ impl fmt::Display for Error {
             Error::DuplicateArtifact { name } => {
                 write!(f, "artifact {} is offered twice by the exporter", quote(name))
             }
+            Error::ThreadStopped { what } => write!(f, "the {what} thread stopped unexpectedly"),
             Error::NotSerializable => {
                 f.write_str("on-disk DBs with WAL mode enabled do not serialize well")
             }

@@ -17,9 +17,11 @@
 use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 
+use super::loader::Loader;
 use super::metadata::PendingRecords;
 use super::{ArtifactImport, ArtifactMode, Landing};
 use crate::error::{Error, Result};
+use crate::export_log::ExportRow;
 use crate::json::quote;
 use crate::kv::Trace;
 use crate::snapshot::artifacts::SnapshotPopulate;
@@ -33,7 +35,7 @@ const RECORD_PAGE: usize = 1024;
 const COMPRESSING_AT_ONCE: usize = 2;
 
 pub struct Importer {
-    store: KernelStore,
+    home: Home,
     mode: ArtifactMode,
     records: Option<PendingRecords>,
     /// Artifact names already offered: a second offer of one is the exporter's fault.
@@ -41,6 +43,46 @@ pub struct Importer {
     current: Option<ArtifactImport>,
     /// Checked snapshots still compressing, oldest first.
     compressing: VecDeque<SnapshotPopulate>,
+}
+
+/// Where the store being built is (boxed: the loader is a handle, the store is not).
+enum Home {
+    Here(Box<KernelStore>),
+    /// With the thread writing the export data (see `loader`).
+    Loading(Loader),
+    /// Its writer thread stopped and took it along.
+    Lost,
+}
+
+impl Home {
+    /// The store, brought back from the export-data writer if it has it; the writer's failure
+    /// if it had one.
+    fn store(&mut self) -> Result<&mut KernelStore> {
+        if let Home::Loading(_) = self {
+            if let Home::Loading(loader) = std::mem::replace(self, Home::Lost) {
+                let (store, outcome) = loader.land();
+                if let Some(store) = store {
+                    *self = Home::Here(Box::new(store));
+                }
+                outcome?;
+            }
+        }
+        match self {
+            Home::Here(store) => Ok(store),
+            Home::Loading(_) | Home::Lost => Err(Error::ThreadStopped {
+                what: "export-data writer",
+            }),
+        }
+    }
+
+    /// The store, to keep or close, once the writer has given it back.
+    fn into_store(mut self) -> (Option<KernelStore>, Result<()>) {
+        let outcome = self.store().map(drop);
+        match self {
+            Home::Here(store) => (Some(*store), outcome),
+            Home::Loading(_) | Home::Lost => (None, outcome),
+        }
+    }
 }
 
 impl Importer {
@@ -71,7 +113,7 @@ impl Importer {
         let mut store = KernelStore::open_at(location, options)?;
         let records = PendingRecords::create(store.db_mut().ensure_txn()?)?;
         Ok(Importer {
-            store,
+            home: Home::Here(Box::new(store)),
             mode,
             records: Some(records),
             offered: HashSet::new(),
@@ -81,39 +123,40 @@ impl Importer {
     }
 
     /// Takes export-data rows: `kv.<key>` rows are written as the kernel facet writes them (a
-    /// `null` value deletes), every other row is an artifact record kept for installing.
-    pub fn add_export_data(&mut self, rows: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
-        let records = self.records.as_ref().ok_or_else(after_records)?;
-        let mut kv = Vec::with_capacity(rows.len());
-        for (key, value) in rows {
-            match key.strip_prefix(b"kv.") {
-                Some(kv_key) => kv.push((kv_key, value.as_deref())),
-                None => {
-                    let key = String::from_utf8_lossy(key);
-                    let value = value.as_deref().map(String::from_utf8_lossy);
-                    records.put(self.store.db_mut().ensure_txn()?, &key, value.as_deref())?;
-                }
+    /// `null` value deletes), every other row is an artifact record kept for installing. The
+    /// rows are checked here and written on the export-data writer's thread (see `loader`).
+    pub fn add_export_data(&mut self, rows: Vec<ExportRow>) -> Result<()> {
+        self.records.as_ref().ok_or_else(after_records)?;
+        if let Home::Here(_) = self.home {
+            if let Home::Here(store) = std::mem::replace(&mut self.home, Home::Lost) {
+                self.home = Home::Loading(Loader::start(*store, PendingRecords));
             }
         }
-        self.store.load_kv(&kv)
+        match &self.home {
+            Home::Loading(loader) => loader.send(rows),
+            Home::Here(_) | Home::Lost => Err(Error::ThreadStopped {
+                what: "export-data writer",
+            }),
+        }
     }
 
     /// The export data has ended: every artifact record is installed, in the order the data
     /// first named it, without its artifact.
     pub fn install_records(&mut self) -> Result<()> {
         let records = self.records.take().ok_or_else(after_records)?;
+        let store = self.home.store()?;
         let mut after = 0;
         loop {
-            let page = records.page(self.store.db_mut().ensure_txn()?, after, RECORD_PAGE)?;
+            let page = records.page(store.db_mut().ensure_txn()?, after, RECORD_PAGE)?;
             let Some(&(last, _, _)) = page.last() else {
                 break;
             };
             after = last;
             for (_, key, value) in &page {
-                super::install_record(self.store.db_mut(), key, value, false)?;
+                super::install_record(store.db_mut(), key, value, false)?;
             }
         }
-        records.drop_table(self.store.db().conn())
+        records.drop_table(store.db().conn())
     }
 
     /// Offers artifact `name`: `true` when this import wants its bytes (see
@@ -133,21 +176,25 @@ impl Importer {
                 name: name.to_owned(),
             });
         }
-        self.current =
-            ArtifactImport::begin(self.store.db_mut(), name, self.mode, Landing::Direct)?;
+        self.current = ArtifactImport::begin(
+            self.home.store()?.db_mut(),
+            name,
+            self.mode,
+            Landing::Direct,
+        )?;
         Ok(self.current.is_some())
     }
 
     /// The next bytes of the artifact begun last.
     pub fn write_artifact(&mut self, chunk: &[u8]) -> Result<()> {
         let artifact = self.current.as_mut().ok_or_else(no_artifact)?;
-        artifact.write(self.store.db_mut(), chunk)
+        artifact.write(self.home.store()?.db_mut(), chunk)
     }
 
     /// The artifact has ended: it is checked against its record and kept.
     pub fn finish_artifact(&mut self) -> Result<()> {
         let artifact = self.current.take().ok_or_else(no_artifact)?;
-        if let Some(snapshot) = artifact.finish_deferred(self.store.db_mut())? {
+        if let Some(snapshot) = artifact.finish_deferred(self.home.store()?.db_mut())? {
             self.compressing.push_back(snapshot);
         }
         while self.compressing.len() > COMPRESSING_AT_ONCE {
@@ -158,7 +205,7 @@ impl Importer {
 
     fn complete_oldest(&mut self) -> Result<()> {
         match self.compressing.pop_front() {
-            Some(snapshot) => snapshot.complete(self.store.db_mut()),
+            Some(snapshot) => snapshot.complete(self.home.store()?.db_mut()),
             None => Ok(()),
         }
     }
@@ -167,11 +214,17 @@ impl Importer {
     /// least `operational`, even for a `debug` import, so a node can run on it). A store that
     /// is not is abandoned, leaving nothing behind.
     pub fn finish(mut self) -> Result<KernelStore> {
-        match self.check_finished() {
-            Ok(()) => Ok(self.store),
-            Err(e) => {
-                let _ = self.store.close();
-                Err(e)
+        let checked = self.check_finished();
+        let (store, landed) = self.home.into_store();
+        match (store, checked.and(landed)) {
+            (Some(store), Ok(())) => Ok(store),
+            (store, outcome) => {
+                if let Some(store) = store {
+                    let _ = store.close();
+                }
+                Err(outcome.err().unwrap_or(Error::ThreadStopped {
+                    what: "export-data writer",
+                }))
             }
         }
     }
@@ -191,12 +244,15 @@ impl Importer {
                 ),
             });
         }
-        super::assert_complete(self.store.db(), self.mode.check())
+        super::assert_complete(self.home.store()?.db(), self.mode.check())
     }
 
     /// Abandons the import: nothing of it is left behind.
     pub fn abort(self) -> Result<()> {
-        self.store.close()
+        match self.home.into_store() {
+            (Some(store), _) => store.close(),
+            (None, landed) => landed,
+        }
     }
 }
 

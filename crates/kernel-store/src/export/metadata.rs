@@ -12,6 +12,7 @@ use crate::sql::query_all;
 const CONTEXT: &str = "collecting export-data records";
 
 /// Records waiting to be installed, in the import's connection.
+#[derive(Clone, Copy)]
 pub struct PendingRecords;
 
 impl PendingRecords {

@@ -8,6 +8,7 @@ mod artifact_import;
 mod exporter;
 mod importer;
 mod kv_scan;
+mod loader;
 mod metadata;
 mod mode;
 mod repair;
