@@ -160,6 +160,8 @@ pub enum Error {
     },
     /// A thread of the store's own stopped without finishing its work (a bug, never input).
     ThreadStopped { what: &'static str },
+    /// An import whose export data could not all be written: it can only be abandoned.
+    ImportFailed,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -226,6 +228,7 @@ impl Error {
             Error::RepairMismatch { .. } => "ERR_REPAIR_MISMATCH",
             Error::NotSerializable => "ERR_UNSUPPORTED_OPERATION",
             Error::ThreadStopped { .. } => "ERR_INTERNAL",
+            Error::ImportFailed => "ERR_IMPORT_FAILED",
             Error::WriteRefused { .. } => "ERR_READONLY_QUERY",
             Error::Trace { .. } => "ERR_TRACE_FILE",
             Error::CorruptDatabase { .. } => "ERR_CORRUPT",
@@ -389,6 +392,9 @@ impl fmt::Display for Error {
                 write!(f, "artifact {} is offered twice by the exporter", quote(name))
             }
             Error::ThreadStopped { what } => write!(f, "the {what} thread stopped unexpectedly"),
+            Error::ImportFailed => f.write_str(
+                "this import failed earlier writing its export data: it can only be aborted",
+            ),
             Error::NotSerializable => {
                 f.write_str("on-disk DBs with WAL mode enabled do not serialize well")
             }

@@ -50,25 +50,32 @@ enum Home {
     Here(Box<KernelStore>),
     /// With the thread writing the export data (see `loader`).
     Loading(Loader),
+    /// Back from a writer that failed: missing rows, so only closing it is left.
+    Failed(Box<KernelStore>),
     /// Its writer thread stopped and took it along.
     Lost,
 }
 
 impl Home {
-    /// The store, brought back from the export-data writer if it has it; the writer's failure
-    /// if it had one.
+    /// The store, brought back from the export-data writer if it has it. The writer's failure
+    /// is reported once, and every later call fails too: the store lacks rows.
     fn store(&mut self) -> Result<&mut KernelStore> {
         if let Home::Loading(_) = self {
             if let Home::Loading(loader) = std::mem::replace(self, Home::Lost) {
                 let (store, outcome) = loader.land();
                 if let Some(store) = store {
-                    *self = Home::Here(Box::new(store));
+                    let store = Box::new(store);
+                    *self = match outcome {
+                        Ok(()) => Home::Here(store),
+                        Err(_) => Home::Failed(store),
+                    };
                 }
                 outcome?;
             }
         }
         match self {
             Home::Here(store) => Ok(store),
+            Home::Failed(_) => Err(Error::ImportFailed),
             Home::Loading(_) | Home::Lost => Err(Error::ThreadStopped {
                 what: "export-data writer",
             }),
@@ -79,7 +86,7 @@ impl Home {
     fn into_store(mut self) -> (Option<KernelStore>, Result<()>) {
         let outcome = self.store().map(drop);
         match self {
-            Home::Here(store) => (Some(*store), outcome),
+            Home::Here(store) | Home::Failed(store) => (Some(*store), outcome),
             Home::Loading(_) | Home::Lost => (None, outcome),
         }
     }
@@ -134,6 +141,7 @@ impl Importer {
         }
         match &self.home {
             Home::Loading(loader) => loader.send(rows),
+            Home::Failed(_) => Err(Error::ImportFailed),
             Home::Here(_) | Home::Lost => Err(Error::ThreadStopped {
                 what: "export-data writer",
             }),
@@ -265,5 +273,35 @@ fn no_artifact() -> Error {
 fn after_records() -> Error {
     Error::InvalidArgValue {
         message: "export data must come before the artifacts".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(key: &str, value: &str) -> ExportRow {
+        (key.as_bytes().to_vec(), Some(value.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn a_failure_writing_export_data_is_reported_and_fails_every_later_call() {
+        let mut importer =
+            Importer::create(None, ArtifactMode::Operational, OpenOptions::default()).unwrap();
+        // Without its records table the writer's first record fails, as a full disk would.
+        if let Home::Here(store) = &importer.home {
+            store
+                .db()
+                .conn()
+                .execute_batch("DROP TABLE temp.pendingRecords")
+                .unwrap();
+        }
+        importer
+            .add_export_data(vec![row("kv.a", "1"), row("bundle.b0-x", "{}")])
+            .unwrap();
+        assert_eq!(importer.install_records().unwrap_err().code(), "ERR_SQLITE");
+        let later = importer.begin_artifact("bundle.b0-x").unwrap_err();
+        assert_eq!(later.code(), "ERR_IMPORT_FAILED");
+        assert_eq!(importer.finish().err().unwrap().code(), "ERR_IMPORT_FAILED");
     }
 }
