@@ -251,6 +251,22 @@ test('an iteration of a closed exporter rejects its first step with ERR_CLOSED, 
   t.is((await attempt(() => started.next())).code, 'ERR_CLOSED');
 });
 
+// swing-store's store cannot close while such an iteration is open (better-sqlite3 reports the
+// connection busy); ours closes, and the iteration then fails rather than yield what it read.
+test("a store's getExportRecords() iteration throws ERR_CLOSED once the store is closed", async t => {
+  const { kernelStorage, hostStorage, internal } = IMPLS.ours.initSwingStore(makeTempDir('records-closed'));
+  kernelStorage.transcriptStore.initTranscript('v1');
+  for (let span = 0; span < 3; span += 1) {
+    kernelStorage.transcriptStore.addItem('v1', `item ${span}`);
+    kernelStorage.transcriptStore.rolloverSpan('v1');
+  }
+  await hostStorage.commit();
+  const records = internal.transcriptStore.getExportRecords(true);
+  t.false(records.next().done);
+  await hostStorage.close();
+  t.is(t.throws(() => records.next()).code, 'ERR_CLOSED');
+});
+
 // --------------------------------------------------------- beside a running writer ---
 
 /**

@@ -20,12 +20,19 @@ const unpack = ({ text, ends }) => {
   return rows;
 };
 
-/** Every row of `reader`, as a (sync) generator: swing-store's `getExportRecords()`. */
-function* exportRows(reader) {
+/**
+ * Every row of `reader`, as a (sync) generator: swing-store's `getExportRecords()`. Once
+ * `isOpen()` is false the rows already read are dropped, so the next step asks the reader and
+ * fails as it does.
+ */
+function* exportRows(reader, isOpen) {
   for (;;) {
     const rows = unpack(reader.nextPage(ROWS));
     if (rows.length === 0) return;
-    yield* rows;
+    for (const row of rows) {
+      if (!isOpen()) break;
+      yield row;
+    }
   }
 }
 

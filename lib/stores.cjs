@@ -105,7 +105,8 @@ const populate = async (store, method, name, makeChunkIterator, artifactMode) =>
 
 /** The export-side and import-side calls every internal store has, for its scope. */
 const makeArtifactCalls = (store, scope) => ({
-  getExportRecords: (includeHistorical = true) => exportRows(store.exportRecords(scope, includeHistorical)),
+  getExportRecords: (includeHistorical = true) =>
+    exportRows(store.exportRecords(scope, includeHistorical), () => !store.closed),
   getArtifactNames: async function* getArtifactNames(artifactMode) {
     yield* pages(store.storeArtifactNames(artifactMode, scope));
   },
