@@ -11,7 +11,7 @@
 //! without the sorted scan (a second one at the same time, or a tool's view over the
 //! writer's connection) read pages through the index, each by the last key it yielded.
 
-use rusqlite::Statement;
+use rusqlite::{Rows, Statement};
 use self_cell::self_cell;
 
 use crate::db::{Db, ReadTuning};
@@ -137,37 +137,15 @@ impl<'db> ActiveScan<'db> {
                 return Ok(None);
             }
         };
-        let mut export_key = b"kv.".to_vec();
-        let mut taken = 0;
         let mut rows = statement.raw_query();
-        let outcome = loop {
-            if taken == want || sink.is_full() {
-                break Ok(false);
-            }
-            match rows.next() {
-                Ok(Some(row)) => match (text_ref(row, 0), text_ref(row, 1)) {
-                    (Ok(key), Ok(value)) => {
-                        export_key.truncate(3);
-                        export_key.extend_from_slice(key);
-                        sink.row(&export_key, value);
-                        taken += 1;
-                    }
-                    (Err(e), _) | (_, Err(e)) => break Err(e),
-                },
-                Ok(None) => break Ok(true),
-                Err(e) => break Err(e),
-            }
-        };
-        match outcome {
-            Ok(false) => {
+        match take_rows(&mut rows, want, sink, after) {
+            Ok((taken, false)) => {
                 // Dropping `rows` would reset the statement: forgotten (it owns no memory),
                 // the statement stays on the next row for the next page.
                 std::mem::forget(rows);
-                after.clear();
-                after.extend_from_slice(&export_key[3..]);
                 Ok(Some((taken, false)))
             }
-            Ok(true) => {
+            Ok((taken, true)) => {
                 drop(rows);
                 self.running = None;
                 *scan = None;
@@ -181,6 +159,36 @@ impl<'db> ActiveScan<'db> {
             }
         }
     }
+}
+
+/// Moves up to `want` rows of `rows` into `sink` as `kv.` rows (fewer once the sink is full)
+/// and, when all went well, `after` to the last key moved; how many, and whether `rows` ran
+/// out. After a failure `after` stays where it was: the caller never receives the page.
+fn take_rows(
+    rows: &mut Rows<'_>,
+    want: usize,
+    sink: &mut dyn RowSink,
+    after: &mut Vec<u8>,
+) -> rusqlite::Result<(usize, bool)> {
+    let mut export_key = b"kv.".to_vec();
+    let mut taken = 0;
+    let mut ran_out = false;
+    while taken < want && !sink.is_full() {
+        let Some(row) = rows.next()? else {
+            ran_out = true;
+            break;
+        };
+        let (key, value) = (text_ref(row, 0)?, text_ref(row, 1)?);
+        export_key.truncate(3);
+        export_key.extend_from_slice(key);
+        sink.row(&export_key, value);
+        taken += 1;
+    }
+    if taken > 0 {
+        after.clear();
+        after.extend_from_slice(&export_key[3..]);
+    }
+    Ok((taken, ran_out))
 }
 
 /// Up to `want` kv rows after key `after`, read through the key index; whether the kvStore
@@ -199,23 +207,6 @@ pub(crate) fn page_by_key(
     let mut rows = statement
         .query(rusqlite::params![Text(after), limit])
         .map_err(Error::sqlite("getExportData"))?;
-    let mut export_key = b"kv.".to_vec();
-    let mut taken = 0;
-    while taken < want && !sink.is_full() {
-        let Some(row) = rows.next().map_err(Error::sqlite("getExportData"))? else {
-            break;
-        };
-        let key = text_ref(row, 0).map_err(Error::sqlite("getExportData"))?;
-        let value = text_ref(row, 1).map_err(Error::sqlite("getExportData"))?;
-        export_key.truncate(3);
-        export_key.extend_from_slice(key);
-        sink.row(&export_key, value);
-        taken += 1;
-    }
-    if taken > 0 {
-        after.clear();
-        after.extend_from_slice(&export_key[3..]);
-    }
-    let ended = taken < want && !sink.is_full();
-    Ok((taken, ended))
+    // The query stops at `want` rows: running out before is the kvStore's end.
+    take_rows(&mut rows, want, sink, after).map_err(Error::sqlite("getExportData"))
 }
