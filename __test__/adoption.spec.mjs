@@ -4,13 +4,14 @@
 // (fixtures/adoption-host/host.mjs) imports `initSwingStore` from '@agoric/swing-store' and runs
 // the kernel scenario on disk: create -> upgrade with vatParameters -> upgrade without ->
 // terminate. The store it got must be ours (for the host and for swingset-vat), and the
-// activityhashes must match the same host installed without the override, on the real
-// @agoric/swing-store.
+// activityhashes must match the same scenario on the real @agoric/swing-store.
 //
-// Both hosts are installed from the registry in the same run, so they get the same versions of
-// everything else: bundles the kernel stores (and hashes) are built by whatever @endo and
-// @babel versions npm picks today, and a patch release published since this package's lockfile
-// was written changes them.
+// The reference run is the same host program in the same installed tree, given the real
+// swing-store through an npm alias, so that the two runs differ in the store and nothing else:
+// the kernel bundles its vats with whatever npm installed, and the activityhash covers the
+// bundle IDs. (A reference host installed separately, even from the same metadata, matched
+// here but not on a fresh CI machine, for a reason not found; the kvStore after bootstrap is
+// compared key by key so that any difference names its keys.)
 import test from 'ava';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -34,19 +35,13 @@ const run = (file, args, options) => runCommand(progress, file, args, options);
 
 const sha256File = file => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
-/**
- * Writes a scratch host into `hostDir`: package.json from the template, host.mjs, the demo's
- * scenario and vats. The reference host (`adopting` false) is the same without this package and
- * the override.
- */
-const writeHost = (hostDir, { adopting }) => {
+/** The real swing-store's name in the host, for the reference run: an npm alias the override does not touch. */
+const REFERENCE_STORE = 'reference-swing-store';
+
+/** Writes the scratch host into `hostDir`: package.json from the template, host.mjs, the demo's scenario and vats. */
+const writeHost = hostDir => {
   const manifest = JSON.parse(fs.readFileSync(path.join(fixtureDir, 'package.template.json'), 'utf8'));
-  if (adopting) {
-    manifest.dependencies['swingset-kernel-store'] = `file:${packageDir}`;
-  } else {
-    delete manifest.dependencies['swingset-kernel-store'];
-    delete manifest.overrides;
-  }
+  manifest.dependencies['swingset-kernel-store'] = `file:${packageDir}`;
   fs.mkdirSync(hostDir, { recursive: true });
   fs.writeFileSync(path.join(hostDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   fs.copyFileSync(path.join(fixtureDir, 'host.mjs'), path.join(hostDir, 'host.mjs'));
@@ -63,36 +58,26 @@ const install = async (t, hostDir) => {
   return (Date.now() - t0) / 1000;
 };
 
-/** Runs a host's host.mjs on a new store in `storeDir`: its ADOPTION-RESULT. */
-const runHost = async (t, hostDir, storeDir) => {
-  const host = await run(process.execPath, ['host.mjs', storeDir], { cwd: hostDir });
+/** Runs the host's host.mjs on a new store in `storeDir` (imported as `storePackage`): its ADOPTION-RESULT. */
+const runHost = async (t, hostDir, storeDir, storePackage) => {
+  const host = await run(process.execPath, ['host.mjs', storeDir, ...(storePackage ? [storePackage] : [])], { cwd: hostDir });
   t.is(host.code, 0, `the host in ${hostDir} failed\n${tail(host)}`);
   const line = host.stdout.split('\n').find(l => l.startsWith('ADOPTION-RESULT '));
   t.truthy(line, `the host in ${hostDir} printed no result\n${tail(host)}`);
   return JSON.parse(line.slice('ADOPTION-RESULT '.length));
 };
 
-/** Every installed package of a host's lockfile: path -> version. */
-const installedVersions = hostDir => {
-  const lock = JSON.parse(fs.readFileSync(path.join(hostDir, 'package-lock.json'), 'utf8'));
-  return new Map(Object.entries(lock.packages).map(([where, entry]) => [where, entry.version]));
-};
-
 test('a swingset-vat host gets swingset-kernel-store through npm overrides, with identical activityhashes', async t => {
   progress.watch(t);
   const tmp = tmpDir(t, 'sks-adoption');
   const hostDir = path.join(tmp, 'host');
-  const referenceDir = path.join(tmp, 'reference-host');
-  writeHost(hostDir, { adopting: true });
-  writeHost(referenceDir, { adopting: false });
+  writeHost(hostDir);
   const ourManifestHash = sha256File(path.join(packageDir, 'package.json'));
 
-  // One after the other: the second install (--prefer-offline) resolves from the package
-  // metadata the first one just fetched.
-  const referenceSeconds = await install(t, referenceDir);
-  const hostSeconds = await install(t, hostDir);
-  t.log(`npm install: ${hostSeconds.toFixed(1)} s (host), ${referenceSeconds.toFixed(1)} s (reference host)`);
-  await provideBetterSqlite(referenceDir, progress);
+  const installSeconds = await install(t, hostDir);
+  t.log(`npm install: ${installSeconds.toFixed(1)} s`);
+  // Only the reference run (the real swing-store) loads better-sqlite3.
+  await provideBetterSqlite(hostDir, progress);
 
   // The installed tree: @agoric/swing-store is this package (a link to it), under its own name.
   const installed = path.join(hostDir, 'node_modules', '@agoric', 'swing-store');
@@ -104,15 +89,10 @@ test('a swingset-vat host gets swingset-kernel-store through npm overrides, with
   t.like(lock.packages['node_modules/@agoric/swing-store'], { link: true });
   // Nothing else answers to the name: no nested real copy under swingset-vat.
   t.false(fs.existsSync(path.join(hostDir, 'node_modules', '@agoric', 'swingset-vat', 'node_modules', '@agoric', 'swing-store')));
+  // The alias is the real package, untouched by the override.
+  t.like(lock.packages[`node_modules/${REFERENCE_STORE}`], { name: '@agoric/swing-store', version: '0.10.0' });
   // Installing the host did not write into this package.
   t.is(sha256File(path.join(packageDir, 'package.json')), ourManifestHash);
-
-  // Both hosts got the same version of every package they both have, so only the store differs.
-  const ourVersions = installedVersions(hostDir);
-  const differing = [...installedVersions(referenceDir)].filter(
-    ([where, version]) => ourVersions.has(where) && ourVersions.get(where) !== version && where !== 'node_modules/@agoric/swing-store',
-  );
-  t.deepEqual(differing, [], 'the two installs resolved differently');
 
   // microtime (swingset-vat's controller imports it) loads from its prebuilds without scripts.
   const micro = await run(process.execPath, ['-e', "process.stdout.write(String(require('microtime').nowDouble()))"], {
@@ -121,19 +101,18 @@ test('a swingset-vat host gets swingset-kernel-store through npm overrides, with
   t.is(micro.code, 0, `microtime does not load\n${tail(micro)}`);
   t.true(Number(micro.stdout) > 1e9);
 
+  // One after the other: two kernels at once on two cores would only slow both down.
   const t1 = Date.now();
-  const [ours, theirs] = await Promise.all([
-    runHost(t, hostDir, path.join(tmp, 'host-store')),
-    runHost(t, referenceDir, path.join(tmp, 'reference-store')),
-  ]);
+  const ours = await runHost(t, hostDir, path.join(tmp, 'host-store'));
+  const theirs = await runHost(t, hostDir, path.join(tmp, 'reference-store'), REFERENCE_STORE);
   t.log(`host runs: ${((Date.now() - t1) / 1000).toFixed(1)} s`);
 
-  // The store the host's code, and swingset-vat's code, got is ours; the reference host's is swing-store.
+  // The store the host's code, and swingset-vat's code, got is ours; the reference run's is swing-store.
   t.like(ours.swingStoreForHost, { name: 'swingset-kernel-store', dir: packageDir });
   t.like(ours.swingStoreForSwingsetVat, { name: 'swingset-kernel-store', dir: packageDir });
   t.true(ours.hasKernelStore);
   t.true(ours.isSwingStore);
-  t.like(theirs.swingStoreForSwingsetVat, { name: '@agoric/swing-store', version: '0.10.0' });
+  t.like(theirs.swingStoreForHost, { name: '@agoric/swing-store', version: '0.10.0' });
   t.false(theirs.hasKernelStore);
 
   // The scenario did what it does on swing-store, with the same activityhashes.
@@ -146,6 +125,8 @@ test('a swingset-vat host gets swingset-kernel-store through npm overrides, with
       { step: 'terminate', status: 'fulfilled', resolution: 'terminated' },
     ],
   );
+  // Key by key first: a differing activityhash alone would not say what differs.
+  t.deepEqual(ours.kvAfterBootstrap, theirs.kvAfterBootstrap);
   t.is(ours.afterBootstrap, theirs.afterBootstrap);
   t.deepEqual(ours.steps, theirs.steps);
   t.is(ours.finalActivityhash, theirs.finalActivityhash);
