@@ -187,6 +187,8 @@ impl KernelStore {
     }
 
     pub fn open_at(location: StoreLocation<'_>, options: OpenOptions) -> Result<KernelStore> {
+        // The trace file first: a bad one must leave no new directory or database behind.
+        let trace = options.trace_file.as_deref().map(Trace::open).transpose()?;
         let file = database_file(location, options.readonly)?;
         let writer_lock = if options.readonly {
             None
@@ -216,8 +218,6 @@ impl KernelStore {
             Some(_) => Durability::UnsafeFast,
             None => options.durability,
         };
-        // The trace file first: a bad one must not leave a new database file behind.
-        let trace = options.trace_file.as_deref().map(Trace::open).transpose()?;
         let db = Db::open(db_location, options.readonly, durability)?;
         Ok(KernelStore {
             db,

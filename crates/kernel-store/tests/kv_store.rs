@@ -334,6 +334,22 @@ fn a_readonly_open_of_a_missing_store_fails_without_creating_anything() {
 }
 
 #[test]
+fn an_open_with_a_trace_file_it_cannot_open_creates_no_store_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("new-store");
+    let options = OpenOptions {
+        trace_file: Some(dir.path().join("no-such-dir").join("trace")),
+        ..Default::default()
+    };
+    let err = KernelStore::open(Some(&store_dir), options)
+        .err()
+        .expect("refused");
+    assert_eq!(err.code(), "ERR_TRACE_FILE");
+    assert!(err.to_string().contains("no-such-dir"), "{err}");
+    assert!(!store_dir.exists());
+}
+
+#[test]
 fn a_file_that_is_not_a_database_is_refused_with_a_clear_code() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
