@@ -304,4 +304,18 @@ mod tests {
         assert_eq!(later.code(), "ERR_IMPORT_FAILED");
         assert_eq!(importer.finish().err().unwrap().code(), "ERR_IMPORT_FAILED");
     }
+
+    #[test]
+    fn a_writer_thread_that_panicked_fails_every_later_call_with_an_internal_error() {
+        let mut importer =
+            Importer::create(None, ArtifactMode::Operational, OpenOptions::default()).unwrap();
+        importer.home = Home::Loading(crate::export::loader::tests::panicking_loader());
+        assert_eq!(
+            importer.install_records().unwrap_err().code(),
+            "ERR_INTERNAL"
+        );
+        let later = importer.begin_artifact("bundle.b0-x").unwrap_err();
+        assert_eq!(later.code(), "ERR_INTERNAL");
+        assert_eq!(importer.finish().err().unwrap().code(), "ERR_INTERNAL");
+    }
 }

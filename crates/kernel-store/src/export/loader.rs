@@ -30,12 +30,21 @@ impl Loader {
     /// Moves `store` to a new writer thread, which writes each page sent to it: `kv.*` rows
     /// into the kvStore, every other row into `records`.
     pub fn start(store: KernelStore, records: PendingRecords) -> Loader {
+        Loader::start_writing(store, move |store, page| write_page(store, &records, page))
+    }
+
+    /// [`Loader::start`] with the page writer given: the tests give one that fails as only a
+    /// bug could.
+    fn start_writing<W>(store: KernelStore, mut write: W) -> Loader
+    where
+        W: FnMut(&mut KernelStore, &[ExportRow]) -> Result<()> + Send + 'static,
+    {
         let (pages, queue) = sync_channel::<Vec<ExportRow>>(QUEUED_PAGES);
         let writer = std::thread::spawn(move || {
             let mut store = store;
             let mut outcome = Ok(());
             for page in queue {
-                outcome = write_page(&mut store, &records, &page);
+                outcome = write(&mut store, &page);
                 if outcome.is_err() {
                     break;
                 }
@@ -85,4 +94,29 @@ fn write_page(store: &mut KernelStore, records: &PendingRecords, page: &[ExportR
         }
     }
     store.load_kv(&kv)
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::store::OpenOptions;
+
+    /// A loader whose writer thread panics at its first page, as a bug in the store would.
+    pub fn panicking_loader() -> Loader {
+        let store = KernelStore::open(None, OpenOptions::default()).unwrap();
+        let loader = Loader::start_writing(store, |_, _| panic!("a bug in the page writer"));
+        loader
+            .send(vec![(b"kv.a".to_vec(), Some(b"1".to_vec()))])
+            .unwrap();
+        loader
+    }
+
+    #[test]
+    fn a_writer_that_panics_lands_without_the_store_and_with_an_internal_error() {
+        let (store, outcome) = panicking_loader().land();
+        assert!(store.is_none());
+        let err = outcome.unwrap_err();
+        assert_eq!(err.code(), "ERR_INTERNAL");
+        assert!(err.to_string().contains("export-data writer"), "{err}");
+    }
 }
