@@ -2,14 +2,15 @@
 //!
 //! swing-store's kvStore is a rowid table with its key index beside it, so reading it in key
 //! order through the index costs a b-tree descent into the table for every row: on a
-//! million-entry store that descent is most of the export-data phase. An exporter instead
-//! reads the table once in its stored order and lets SQLite's sorter put the rows in key
-//! order (about twice as fast, with memory bounded by the connection's page cache: the
-//! sorter spills runs to temporary files, in `SQLITE_TMPDIR` or the OS temp dir, which SQLite
-//! unlinks as it creates them). That takes one statement kept running across pages, which
-//! borrows the connection it runs on: [`ScanningDb`] keeps the two together. Iterations
-//! without the sorted scan (a second one at the same time, or a tool's view over the
-//! writer's connection) read pages through the index, each by the last key it yielded.
+//! million-entry store that descent is most of the export-data phase. An exporter instead reads
+//! the table once in its stored order and lets SQLite's sorter put the rows in key order (about
+//! twice as fast, with memory bounded by the connection's page cache: the sorter spills runs to
+//! temporary files, in `SQLITE_TMPDIR` or the OS temp dir, which SQLite unlinks as it creates
+//! them; where they do not fit, the iteration falls back to the index walk, which needs no
+//! temporary space). That takes one statement kept running across pages, which borrows the
+//! connection it runs on: [`ScanningDb`] keeps the two together. Iterations without the sorted
+//! scan (a second one at the same time, or a tool's view over the writer's connection) read
+//! pages through the index, each by the last key it yielded.
 
 use rusqlite::{Rows, Statement};
 use self_cell::self_cell;
@@ -124,11 +125,18 @@ impl<'db> ActiveScan<'db> {
             self.running = Some((self.last_id, statement));
             *scan = Some(self.last_id);
             db.tune_for(ReadTuning::Sorting)?;
-            let first = self.page(db, scan, after, want, sink);
+            let mut counted = Counted { sink, rows: 0 };
+            let first = self.page(db, scan, after, want, &mut counted);
             // The sorter has sized itself in its first step; the reads after it want the
             // larger cache back.
             db.tune_for(ReadTuning::Scanning)?;
-            return first;
+            return match first {
+                // The first step sorts everything, spilling to temporary files: where there
+                // is no room for them, the index walk needs none. A failure it meets too is
+                // reported from there.
+                Err(_) if counted.rows == 0 => Ok(None),
+                first => first,
+            };
         }
         let statement = match self.running.as_mut() {
             Some((id, statement)) if Some(*id) == *scan => statement,
@@ -158,6 +166,23 @@ impl<'db> ActiveScan<'db> {
                 Err(Error::sqlite("getExportData")(e))
             }
         }
+    }
+}
+
+/// A sink that counts the rows it passes on.
+struct Counted<'s> {
+    sink: &'s mut dyn RowSink,
+    rows: usize,
+}
+
+impl RowSink for Counted<'_> {
+    fn row(&mut self, key: &[u8], value: &[u8]) {
+        self.rows += 1;
+        self.sink.row(key, value);
+    }
+
+    fn is_full(&self) -> bool {
+        self.sink.is_full()
     }
 }
 
