@@ -5,20 +5,8 @@
 
 mod common;
 
-use common::commit;
-use kernel_store::{
-    ArtifactMode, ExportDataCursor, Exporter, Facet, KernelStore, OpenOptions, RowSink,
-};
-
-/// Keys of the rows a page received.
-#[derive(Default)]
-struct Keys(Vec<String>);
-
-impl RowSink for Keys {
-    fn row(&mut self, key: &[u8], _value: &[u8]) {
-        self.0.push(String::from_utf8(key.to_vec()).unwrap());
-    }
-}
+use common::{commit, export_data};
+use kernel_store::{ArtifactMode, Exporter, Facet, KernelStore, OpenOptions};
 
 /// From now on no file of this process grows past `bytes`: a write beyond fails with EFBIG,
 /// as a write to a full disk fails with ENOSPC (instead of the signal that would end the
@@ -53,13 +41,10 @@ fn export_data_is_complete_and_in_key_order_when_the_sorter_has_no_room_to_spill
     // The sorter's runs are about its 2 MB memory each; the exporter itself writes nothing.
     limit_file_size(64 * 1024);
     let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let mut cursor = ExportDataCursor::default();
-    let mut keys = Keys::default();
-    while exporter
-        .export_data_page(&mut cursor, 4096, &mut keys)
-        .unwrap()
-        > 0
-    {}
-    assert_eq!(keys.0.len(), expected.len());
-    assert!(keys.0 == expected, "the rows are in key order");
+    let keys: Vec<String> = export_data(&mut exporter, 4096)
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(keys.len(), expected.len());
+    assert!(keys == expected, "the rows are in key order");
 }

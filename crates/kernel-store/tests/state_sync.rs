@@ -40,28 +40,6 @@ fn populated(dir: &std::path::Path) {
     store.close().unwrap();
 }
 
-/// Export-data rows as strings.
-#[derive(Default)]
-struct Rows(Vec<(String, String)>);
-
-impl RowSink for Rows {
-    fn row(&mut self, key: &[u8], value: &[u8]) {
-        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
-        self.0.push((text(key), text(value)));
-    }
-}
-
-fn export_data(exporter: &mut Exporter) -> Vec<(String, String)> {
-    let mut cursor = ExportDataCursor::default();
-    let mut rows = Rows::default();
-    while exporter
-        .export_data_page(&mut cursor, 3, &mut rows)
-        .unwrap()
-        > 0
-    {}
-    rows.0
-}
-
 fn artifact_names(exporter: &Exporter) -> Vec<String> {
     exporter.check_complete().unwrap();
     let mut cursor = ArtifactNameCursor::default();
@@ -87,7 +65,7 @@ fn artifact(exporter: &Exporter, name: &str) -> Vec<u8> {
 /// Imports everything `exporter` offers into `dir` (in memory when `None`).
 /// The exporter's export data as the rows an importer or a repair takes.
 fn export_rows(exporter: &mut Exporter) -> Vec<ExportRow> {
-    export_data(exporter)
+    export_data(exporter, 3)
         .into_iter()
         .map(|(k, v)| (k.into_bytes(), Some(v.into_bytes())))
         .collect()
@@ -128,7 +106,7 @@ fn export_data_lists_consensus_rows_then_snapshots_spans_and_bundles_in_swing_st
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path());
     let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let keys: Vec<String> = export_data(&mut exporter)
+    let keys: Vec<String> = export_data(&mut exporter, 3)
         .into_iter()
         .map(|(k, _)| k)
         .collect();
@@ -197,7 +175,7 @@ fn export_data_yields_the_kvstore_in_key_order_whatever_order_its_rows_were_writ
     let dir = tempfile::tempdir().unwrap();
     let keys = shuffled_kv(dir.path());
     let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let exported: Vec<String> = export_data(&mut exporter)
+    let exported: Vec<String> = export_data(&mut exporter, 3)
         .into_iter()
         .map(|(k, _)| k)
         .collect();
@@ -233,7 +211,7 @@ fn an_iteration_finished_early_yields_nothing_more_and_the_next_one_yields_every
     assert_eq!(page_keys(&mut exporter, &mut early, 4), keys[..4]);
     exporter.finish_export_data(&mut early);
     assert!(page_keys(&mut exporter, &mut early, 4).is_empty());
-    let exported: Vec<String> = export_data(&mut exporter)
+    let exported: Vec<String> = export_data(&mut exporter, 3)
         .into_iter()
         .map(|(k, _)| k)
         .collect();
@@ -310,13 +288,13 @@ fn the_exporter_sees_the_commit_before_its_first_read_while_the_writer_goes_on()
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path());
     let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let before = export_data(&mut exporter);
+    let before = export_data(&mut exporter, 3);
     let mut writer = KernelStore::open(Some(dir.path()), OpenOptions::default()).unwrap();
     writer.kv_set(Facet::Kernel, "kernel.b", "2").unwrap();
     commit(&mut writer);
-    assert_eq!(export_data(&mut exporter), before);
+    assert_eq!(export_data(&mut exporter, 3), before);
     let mut fresh = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    assert_eq!(export_data(&mut fresh).len(), before.len() + 1);
+    assert_eq!(export_data(&mut fresh, 3).len(), before.len() + 1);
 }
 
 #[test]
@@ -344,7 +322,7 @@ fn an_import_reproduces_the_export_and_becomes_the_store_only_at_its_first_commi
     assert!(target.join(DB_FILE_NAME).exists());
     imported.close().unwrap();
     let mut again = Exporter::open(&target, ArtifactMode::Operational).unwrap();
-    assert_eq!(export_data(&mut again), export_data(&mut exporter));
+    assert_eq!(export_data(&mut again, 3), export_data(&mut exporter, 3));
     assert_eq!(artifact(&again, "transcript.v1.1.2"), b"v1 second\n");
 }
 
@@ -534,7 +512,7 @@ fn a_span_artifact_that_checks_whole_lands_its_items() {
     let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
     let span = artifact(&exporter, "transcript.v2.0.1");
     let mut store = KernelStore::open(None, OpenOptions::default()).unwrap();
-    for (key, value) in export_data(&mut exporter) {
+    for (key, value) in export_data(&mut exporter, 3) {
         if key.starts_with("transcript.v2.") {
             store.install_record(&key, &value, false).unwrap();
         }

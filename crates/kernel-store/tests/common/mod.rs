@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use kernel_store::{ExportRow, KernelStore, OpenOptions, Result};
+use kernel_store::{
+    ExportDataCursor, ExportRow, Exporter, KernelStore, OpenOptions, Result, RowSink,
+};
 
 pub fn memory_store() -> KernelStore {
     KernelStore::open(None, OpenOptions::default()).expect("open in-memory store")
@@ -147,4 +149,27 @@ pub fn disk_store(dir: &std::path::Path) -> KernelStore {
 /// another program would. Only committed rows are visible to it.
 pub fn raw_connection(store: &KernelStore) -> rusqlite::Connection {
     rusqlite::Connection::open(store.db_path().expect("an on-disk store")).expect("open raw")
+}
+
+/// Export-data rows as strings.
+#[derive(Default)]
+pub struct Rows(pub Vec<(String, String)>);
+
+impl RowSink for Rows {
+    fn row(&mut self, key: &[u8], value: &[u8]) {
+        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
+        self.0.push((text(key), text(value)));
+    }
+}
+
+/// All of `exporter`'s export data, read `page` rows at a time.
+pub fn export_data(exporter: &mut Exporter, page: usize) -> Vec<(String, String)> {
+    let mut cursor = ExportDataCursor::default();
+    let mut rows = Rows::default();
+    while exporter
+        .export_data_page(&mut cursor, page, &mut rows)
+        .unwrap()
+        > 0
+    {}
+    rows.0
 }
