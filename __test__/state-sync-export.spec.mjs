@@ -200,6 +200,13 @@ const take = async (iterator, count) => {
   return rows;
 };
 
+/** Our exporter over a wide store of ours, and swing-store's export data of that store. */
+const wideExport = async () => {
+  const dir = await wideStore('ours');
+  const { data: expected } = await exportOf('ref', dir, 'operational', { artifacts: false });
+  return { expected, exporter: IMPLS.ours.makeSwingStoreExporter(dir) };
+};
+
 test('export data of keys and values beyond ASCII, over several pages, is byte for byte swing-store\'s', async t => {
   const [ref, mine] = await Promise.all(SIDES.map(async side => (await exportOf(side, await wideStore(side), 'operational', { artifacts: false })).data));
   t.is(mine.length, 9000);
@@ -207,9 +214,7 @@ test('export data of keys and values beyond ASCII, over several pages, is byte f
 });
 
 test('two getExportData() iterations of one exporter, stepped in turn, each yield every row once, in order', async t => {
-  const dir = await wideStore('ours');
-  const { data: expected } = await exportOf('ref', dir, 'operational', { artifacts: false });
-  const exporter = IMPLS.ours.makeSwingStoreExporter(dir);
+  const { expected, exporter } = await wideExport();
   const first = exporter.getExportData();
   const second = exporter.getExportData();
   const [a, b] = [[], []];
@@ -225,9 +230,7 @@ test('two getExportData() iterations of one exporter, stepped in turn, each yiel
 });
 
 test('an iteration left by break ends there, and the next one yields every row', async t => {
-  const dir = await wideStore('ours');
-  const { data: expected } = await exportOf('ref', dir, 'operational', { artifacts: false });
-  const exporter = IMPLS.ours.makeSwingStoreExporter(dir);
+  const { expected, exporter } = await wideExport();
   const iterator = exporter.getExportData();
   let seen = 0;
   for await (const row of iterator) {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{commit, export_data};
+use common::{commit, export_keys};
 use kernel_store::{ArtifactMode, Exporter, Facet, KernelStore, OpenOptions};
 
 /// From now on no file of this process grows past `bytes`: a write beyond fails with EFBIG,
@@ -41,10 +41,7 @@ fn export_data_is_complete_and_in_key_order_when_the_sorter_has_no_room_to_spill
     // The sorter's runs are about its 2 MB memory each; the exporter itself writes nothing.
     limit_file_size(64 * 1024);
     let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let keys: Vec<String> = export_data(&mut exporter, 4096)
-        .into_iter()
-        .map(|(key, _)| key)
-        .collect();
+    let keys = export_keys(&mut exporter, 4096);
     assert_eq!(keys.len(), expected.len());
     assert!(keys == expected, "the rows are in key order");
 }

@@ -106,10 +106,7 @@ fn export_data_lists_consensus_rows_then_snapshots_spans_and_bundles_in_swing_st
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path());
     let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let keys: Vec<String> = export_data(&mut exporter, 3)
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let keys = export_keys(&mut exporter, 3);
     assert_eq!(
         keys.iter()
             .filter(|k| k.starts_with("kv."))
@@ -175,10 +172,7 @@ fn export_data_yields_the_kvstore_in_key_order_whatever_order_its_rows_were_writ
     let dir = tempfile::tempdir().unwrap();
     let keys = shuffled_kv(dir.path());
     let mut exporter = Exporter::open(dir.path(), ArtifactMode::Operational).unwrap();
-    let exported: Vec<String> = export_data(&mut exporter, 3)
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let exported = export_keys(&mut exporter, 3);
     assert_eq!(exported, keys);
 }
 
@@ -211,10 +205,7 @@ fn an_iteration_finished_early_yields_nothing_more_and_the_next_one_yields_every
     assert_eq!(page_keys(&mut exporter, &mut early, 4), keys[..4]);
     exporter.finish_export_data(&mut early);
     assert!(page_keys(&mut exporter, &mut early, 4).is_empty());
-    let exported: Vec<String> = export_data(&mut exporter, 3)
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let exported = export_keys(&mut exporter, 3);
     assert_eq!(exported, keys);
 }
 

@@ -173,3 +173,11 @@ pub fn export_data(exporter: &mut Exporter, page: usize) -> Vec<(String, String)
     {}
     rows.0
 }
+
+/// The keys of all of `exporter`'s export data, read `page` rows at a time.
+pub fn export_keys(exporter: &mut Exporter, page: usize) -> Vec<String> {
+    export_data(exporter, page)
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect()
+}
